@@ -1,0 +1,1 @@
+"""Durable multi-version storage behind one narrow interface."""

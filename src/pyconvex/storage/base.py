@@ -1,0 +1,119 @@
+"""The persistence interface: a dumb, durable, multi-version store.
+
+A backend stores two things, both append-only and keyed by commit timestamp:
+
+* document revisions: ``(doc_id, ts) -> value bytes | None`` (None: deleted at ts);
+* index entries: ``(index_id, key, ts) -> doc_id | None`` (None: the key left the
+  index at ts).
+
+Every write of a document writes one entry for every index of its table at the
+same ``ts`` (re-stating unchanged keys), so an index entry always points at the
+exact revision ``(doc_id, ts)`` it came from. Reads are snapshot reads: for a
+``read_ts``, an index key's state is its entry with the greatest ``ts <= read_ts``.
+
+MVCC, OCC, schemas and index definitions live above this interface in
+``pyconvex.database``; a backend knows nothing of tables or values. All methods
+are blocking and thread-safe; the engine calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["DocumentRevision", "IndexEntry", "Persistence"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRevision:
+    """One version of one document.
+
+    Attributes:
+        doc_id: the binary document id (table number varint + 16-byte internal id).
+        ts: the commit timestamp of this version (nanoseconds, > 0).
+        value: the encoded document, or None if the document was deleted at ``ts``.
+        prev_ts: the timestamp of the previous version, or None for an insert.
+    """
+
+    doc_id: bytes
+    ts: int
+    value: bytes | None
+    prev_ts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """The state of one index key from ``ts`` on.
+
+    Attributes:
+        index_id: which index (allocated by the database layer).
+        key: the encoded index key (``pyconvex.values.ordering``); unique per document.
+        ts: the commit timestamp.
+        doc_id: the document at this key, or None if the key was removed at ``ts``.
+    """
+
+    index_id: int
+    key: bytes
+    ts: int
+    doc_id: bytes | None
+
+
+class Persistence(Protocol):
+    """A durable multi-version store of document revisions and index entries."""
+
+    def write(
+        self,
+        revisions: Sequence[DocumentRevision],
+        entries: Sequence[IndexEntry],
+        globals_: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Durably and atomically store revisions, index entries and global values.
+
+        Used for a whole group commit: when this returns, everything is on disk
+        (fsynced); if the process dies during the call, none of it is visible
+        after reopening. ``globals_`` are (key, value) pairs that overwrite.
+        """
+        ...
+
+    def index_scan(
+        self,
+        index_id: int,
+        start: bytes,
+        end: bytes | None,
+        read_ts: int,
+        *,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, DocumentRevision]]:
+        """Yield ``(key, revision)`` for the live keys of an index at ``read_ts``.
+
+        Keys are in ``[start, end)`` (``end`` None: unbounded), ascending, or
+        descending when ``reverse``. A key is live when its newest entry with
+        ``ts <= read_ts`` has a doc_id; the revision is that document's
+        revision at the entry's ts. Iteration is lazy: a caller that stops
+        early must not cause the whole range to be read.
+        """
+        ...
+
+    def get_revision(self, doc_id: bytes, read_ts: int) -> DocumentRevision | None:
+        """Return the newest revision of a document with ``ts <= read_ts``, if any.
+
+        The returned revision may be a deletion (``value`` None).
+        """
+        ...
+
+    def load_revisions(self, after_ts: int, until_ts: int) -> Iterator[DocumentRevision]:
+        """Yield every revision with ``after_ts < ts <= until_ts`` in (ts, doc_id) order."""
+        ...
+
+    def max_ts(self) -> int:
+        """Return the greatest ts ever written, or 0 for an empty store."""
+        ...
+
+    def get_global(self, key: str) -> str | None:
+        """Return a global value stored with :meth:`write`, or None."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files. Further calls are errors."""
+        ...
