@@ -1,3 +1,41 @@
-"""pyconvex: Convex's reactive backend model, in Python."""
+"""pyconvex: Convex's reactive backend model, in Python.
+
+The app-author API, as in Convex (snake_case)::
+
+    from pyconvex import query, mutation, action, internal_mutation, v, ConvexError
+    from pyconvex import define_schema, define_table
+"""
+
+from pyconvex.database.schema import define_schema, define_table
+from pyconvex.errors import ConvexError
+from pyconvex.functions.references import FunctionReference, api, internal
+from pyconvex.functions.registry import (
+    action,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+)
+from pyconvex.values.model import UNDEFINED, Int64
+from pyconvex.values.validators import v
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "UNDEFINED",
+    "ConvexError",
+    "FunctionReference",
+    "Int64",
+    "action",
+    "api",
+    "define_schema",
+    "define_table",
+    "internal",
+    "internal_action",
+    "internal_mutation",
+    "internal_query",
+    "mutation",
+    "query",
+    "v",
+]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "ACTION_CONCURRENCY",
+    "ACTION_TIMEOUT_SECONDS",
     "ARRAY_MAX_ELEMENTS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
@@ -89,3 +91,7 @@ MUTATION_CONCURRENCY = _int("MUTATION_CONCURRENCY", 32)
 COMMIT_BATCH_MAX = _int("COMMIT_BATCH_MAX", 256)
 #: How long commits stay in the in-memory write log used for OCC checks.
 WRITE_LOG_RETENTION_SECONDS = _float("WRITE_LOG_RETENTION_SECONDS", 60.0)
+#: Actions that may run at the same time (worker threads).
+ACTION_CONCURRENCY = _int("ACTION_CONCURRENCY", 64)
+#: Wall-clock limit of one action (Convex runtime: 30 minutes; Node actions: 10).
+ACTION_TIMEOUT_SECONDS = _float("ACTION_TIMEOUT_SECONDS", 600.0)

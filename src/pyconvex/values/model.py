@@ -55,11 +55,39 @@ class Int64(int):
     def __new__(cls, value: int = 0) -> Int64:
         result = super().__new__(cls, value)
         if not INT64_MIN <= result <= INT64_MAX:
-            raise InvalidValueError(f"BigInt {int(result)} does not fit into a 64-bit signed integer.")
+            raise InvalidValueError(
+                f"BigInt {int(result)} does not fit into a 64-bit signed integer."
+            )
         return result
 
     def __repr__(self) -> str:
         return f"Int64({int(self)})"
+
+
+def _int64_operator(name: str) -> Any:
+    # Arithmetic between Int64 and integers stays Int64, as JavaScript bigint
+    # arithmetic stays bigint (and, like a stored int64, must fit in 64 bits).
+    # Mixing in a float gives a float, and true division gives a float, as in Python.
+    base = getattr(int, name)
+
+    def operator(self: Int64, *others: Any) -> Any:
+        result = base(self, *others)
+        if type(result) is int and all(isinstance(o, int) for o in others):
+            return Int64(result)
+        return result
+
+    operator.__name__ = name
+    return operator
+
+
+for _name in (
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+    "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__",
+    "__neg__", "__pos__", "__abs__", "__and__", "__rand__", "__or__", "__ror__",
+    "__xor__", "__rxor__", "__lshift__", "__rshift__", "__invert__",
+):  # fmt: skip
+    setattr(Int64, _name, _int64_operator(_name))
+del _name
 
 
 class Undefined:
@@ -224,6 +252,8 @@ def _describe(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    return f"{type(value).__name__} {text}" if not isinstance(value, (set, frozenset)) else (
-        f"Set{sorted(map(repr, value))}"
+    return (
+        f"{type(value).__name__} {text}"
+        if not isinstance(value, (set, frozenset))
+        else (f"Set{sorted(map(repr, value))}")
     )

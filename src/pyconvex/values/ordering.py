@@ -61,7 +61,7 @@ def _encode_into(value: Value, out: bytearray) -> None:
         out += _pack_u64(bits)
     elif kind is Int64:
         out.append(_INT64)
-        out += _pack_u64((value + _SIGN) & _MASK)
+        out += _pack_u64((int(value) + _SIGN) & _MASK)
     elif value is None:
         out += _NULL
     elif kind is bool:

@@ -1,0 +1,206 @@
+"""The catalog: which tables and indexes exist, and their numbers.
+
+A :class:`Catalog` is immutable; a change makes a new one. The committer
+publishes each new catalog together with the commit that changed it (stored
+as a global value in the same atomic write), and every transaction keeps the
+catalog it began with, so table and index definitions are snapshot-consistent
+like the data.
+
+Table numbers below :data:`FIRST_USER_TABLE_NUMBER` are reserved for system
+tables (as in Convex, so user IDs are 32 characters long). Every table has the
+built-in indexes ``by_id`` (``[_id]``) and ``by_creation_time``
+(``[_creationTime, _id]``); every user index ``[f1..fn]`` is really
+``[f1..fn, _creationTime, _id]``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = [
+    "BY_CREATION_TIME",
+    "BY_ID",
+    "FIRST_USER_TABLE_NUMBER",
+    "SYSTEM_TABLES",
+    "Catalog",
+    "IndexInfo",
+    "IndexState",
+    "TableInfo",
+    "builtin_indexes",
+]
+
+BY_ID = "by_id"
+BY_CREATION_TIME = "by_creation_time"
+FIRST_USER_TABLE_NUMBER = 10_001
+
+#: System tables and their fixed numbers; readable through ``ctx.db.system``.
+SYSTEM_TABLES: Mapping[str, int] = {
+    "_scheduled_functions": 1,
+    "_storage": 2,
+}
+
+
+class IndexState(enum.Enum):
+    """Whether an index is still being filled with existing documents."""
+
+    BACKFILLING = "backfilling"
+    ENABLED = "enabled"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """One index of one table.
+
+    Attributes:
+        index_id: the number under which storage keeps its entries.
+        name: the index name, unique within the table.
+        fields: the declared fields (empty for the built-in indexes).
+        key_fields: every field of the key, in order, with the implicit tie-breaks.
+        state: backfilling indexes are written but cannot be queried yet.
+    """
+
+    index_id: int
+    name: str
+    fields: tuple[str, ...]
+    key_fields: tuple[str, ...]
+    state: IndexState = IndexState.ENABLED
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    """One table: its number and its indexes by name."""
+
+    name: str
+    number: int
+    indexes: Mapping[str, IndexInfo] = field(default_factory=dict)
+
+    @property
+    def by_id(self) -> IndexInfo:
+        """The built-in ``by_id`` index."""
+        return self.indexes[BY_ID]
+
+
+def builtin_indexes(first_id: int) -> dict[str, IndexInfo]:
+    """The ``by_id`` and ``by_creation_time`` indexes of a table, with ids from ``first_id``."""
+    return {
+        BY_ID: IndexInfo(first_id, BY_ID, (), ("_id",)),
+        BY_CREATION_TIME: IndexInfo(first_id + 1, BY_CREATION_TIME, (), ("_creationTime", "_id")),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """An immutable snapshot of every table and index."""
+
+    tables: Mapping[str, TableInfo]
+    next_table_number: int = FIRST_USER_TABLE_NUMBER
+    next_index_id: int = 1
+    _by_number: Mapping[int, TableInfo] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_number = {table.number: table for table in self.tables.values()}
+        object.__setattr__(self, "_by_number", by_number)
+
+    @classmethod
+    def bootstrap(cls) -> Catalog:
+        """The catalog of an empty deployment: only the system tables."""
+        catalog = cls(tables={})
+        for name, number in SYSTEM_TABLES.items():
+            catalog = catalog._with_table_number(name, number)
+        return catalog
+
+    def table(self, name: str) -> TableInfo | None:
+        """The table called ``name``, if it exists."""
+        return self.tables.get(name)
+
+    def table_by_number(self, number: int) -> TableInfo | None:
+        """The table with the given number, if it exists."""
+        return self._by_number.get(number)
+
+    def with_created_table(self, table: TableInfo) -> Catalog:
+        """Return a catalog with a table a transaction created (numbers pre-allocated)."""
+        top_index = max((i.index_id for i in table.indexes.values()), default=0)
+        return replace(
+            self,
+            tables={**self.tables, table.name: table},
+            next_table_number=max(self.next_table_number, table.number + 1),
+            next_index_id=max(self.next_index_id, top_index + 1),
+        )
+
+    def _with_table_number(self, name: str, number: int) -> Catalog:
+        table = TableInfo(name, number, builtin_indexes(self.next_index_id))
+        return replace(
+            self, tables={**self.tables, name: table}, next_index_id=self.next_index_id + 2
+        )
+
+    def with_index(
+        self, table: str, name: str, fields: Sequence[str], state: IndexState, index_id: int
+    ) -> Catalog:
+        """Return a catalog with an index added to (or replaced in) ``table``."""
+        info = self.tables[table]
+        index = IndexInfo(index_id, name, tuple(fields), (*fields, "_creationTime", "_id"), state)
+        indexes = {**info.indexes, name: index}
+        tables = {**self.tables, table: replace(info, indexes=indexes)}
+        return replace(self, tables=tables, next_index_id=max(self.next_index_id, index_id + 1))
+
+    def with_index_state(self, table: str, name: str, state: IndexState) -> Catalog:
+        """Return a catalog where one index has a new state."""
+        info = self.tables[table]
+        indexes = {**info.indexes, name: replace(info.indexes[name], state=state)}
+        return replace(self, tables={**self.tables, table: replace(info, indexes=indexes)})
+
+    def without_index(self, table: str, name: str) -> Catalog:
+        """Return a catalog where ``table`` no longer has index ``name``."""
+        info = self.tables[table]
+        indexes = {k: v for k, v in info.indexes.items() if k != name}
+        return replace(self, tables={**self.tables, table: replace(info, indexes=indexes)})
+
+    def to_json(self) -> str:
+        """Serialise for storage (a global value written with the commit)."""
+        return json.dumps(
+            {
+                "nextTableNumber": self.next_table_number,
+                "nextIndexId": self.next_index_id,
+                "tables": [
+                    {
+                        "name": t.name,
+                        "number": t.number,
+                        "indexes": [
+                            {
+                                "id": i.index_id,
+                                "name": i.name,
+                                "fields": list(i.fields),
+                                "keyFields": list(i.key_fields),
+                                "state": i.state.value,
+                            }
+                            for i in t.indexes.values()
+                        ],
+                    }
+                    for t in self.tables.values()
+                ],
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Catalog:
+        """Load a catalog saved with :meth:`to_json`."""
+        data: dict[str, Any] = json.loads(text)
+        tables = {}
+        for t in data["tables"]:
+            indexes = {
+                i["name"]: IndexInfo(
+                    i["id"],
+                    i["name"],
+                    tuple(i["fields"]),
+                    tuple(i["keyFields"]),
+                    IndexState(i["state"]),
+                )
+                for i in t["indexes"]
+            }
+            tables[t["name"]] = TableInfo(t["name"], t["number"], indexes)
+        return cls(tables, data["nextTableNumber"], data["nextIndexId"])

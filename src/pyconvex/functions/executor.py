@@ -1,0 +1,493 @@
+"""The executor: runs queries, mutations and actions with Convex's guarantees.
+
+* A query runs in a read-only transaction at one snapshot and returns its
+  value together with its read set (for caching and subscriptions).
+* A mutation runs in a read-write transaction that commits atomically; on an
+  OCC conflict it is re-run from scratch with jittered exponential backoff, and
+  after the last retry fails with ``OptimisticConcurrencyControlFailure``.
+* ``ctx.run_query``/``ctx.run_mutation`` inside a query or mutation run on the
+  same transaction; a nested mutation is a sub-transaction whose writes roll
+  back alone if it raises.
+* An action runs outside any transaction; each of its calls is its own.
+
+Handlers run on worker threads (:mod:`pyconvex.functions.workers`), inside the
+determinism guard for queries and mutations, with the user-code time limit
+enforced by a watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from pyconvex import knobs
+from pyconvex.database.committer import CommitConflict
+from pyconvex.database.database import Database
+from pyconvex.database.readset import ReadSet
+from pyconvex.database.transaction import Transaction
+from pyconvex.database.write_log import Conflict
+from pyconvex.errors import (
+    ArgumentValidationError,
+    ExecutionTimeoutError,
+    OptimisticConcurrencyControlFailure,
+    PyConvexError,
+    ReturnsValidationError,
+    ValidationError,
+)
+from pyconvex.functions import determinism
+from pyconvex.functions.context import (
+    ActionCtx,
+    Auth,
+    DatabaseReader,
+    DatabaseWriter,
+    MutationCtx,
+    QueryCtx,
+    UserIdentity,
+)
+from pyconvex.functions.references import function_path
+from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
+from pyconvex.functions.workers import ExecutionInterrupted, Watchdog, Worker, WorkerPool
+from pyconvex.values.limits import check_function_value
+from pyconvex.values.model import Undefined, normalize_value
+
+__all__ = ["ActionResult", "Executor", "MutationResult", "QueryResult"]
+
+_monotonic = __import__("time").monotonic
+_system_random = random.SystemRandom()
+MAX_CALL_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """A query's value, the snapshot it read and what it read there.
+
+    Attributes:
+        journal: the page end cursor of a paginated query (Convex's query journal).
+    """
+
+    value: Any
+    ts: int
+    read_set: ReadSet
+    journal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MutationResult:
+    """A committed mutation's value and commit timestamp."""
+
+    value: Any
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """An action's value."""
+
+    value: Any
+
+
+class _Budget:
+    """User-code time of one execution: database time does not count."""
+
+    def __init__(self, watchdog: Watchdog, limit_seconds: float) -> None:
+        self._watchdog = watchdog
+        self._limit = limit_seconds
+        self._start = _monotonic()
+        self._database_seconds = 0.0
+        self._entered = 0.0
+        self._token = watchdog.watch(self._start + limit_seconds)
+
+    def enter_database(self) -> None:
+        now = _monotonic()
+        if now - self._start - self._database_seconds > self._limit:
+            raise _timeout(self._limit)
+        self._entered = now
+
+    def leave_database(self) -> None:
+        spent = _monotonic() - self._entered
+        self._database_seconds += spent
+        self._watchdog.extend(self._token, spent)
+
+    def finish(self) -> bool:
+        """Stop the clock; True if the execution overran its limit."""
+        return self._watchdog.unwatch(self._token)
+
+
+def _timeout(limit_seconds: float) -> ExecutionTimeoutError:
+    return ExecutionTimeoutError(
+        f"Function execution timed out (maximum duration: {limit_seconds:g}s)"
+    )
+
+
+class Executor:
+    """Runs an app's functions against a database.
+
+    Args:
+        database: the database the functions read and write.
+        registry: the app's functions.
+        user_timeout_seconds: the user-code time limit of queries and mutations.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        registry: Registry,
+        *,
+        user_timeout_seconds: float = knobs.UDF_USER_TIMEOUT_SECONDS,
+        action_timeout_seconds: float = knobs.ACTION_TIMEOUT_SECONDS,
+    ) -> None:
+        determinism.install()
+        self.database = database
+        self.registry = registry
+        self.user_timeout_seconds = user_timeout_seconds
+        self.action_timeout_seconds = action_timeout_seconds
+        self._queries = WorkerPool("query", knobs.QUERY_CONCURRENCY)
+        self._mutations = WorkerPool("mutation", knobs.MUTATION_CONCURRENCY)
+        self._actions = WorkerPool("action", knobs.ACTION_CONCURRENCY)
+        self.watchdog = Watchdog()
+        self._home: Worker | None = None
+
+    def close(self) -> None:
+        """Stop the worker threads (the database stays open)."""
+        for pool in (self._queries, self._mutations, self._actions):
+            pool.close()
+        if self._home is not None:
+            self._home.stop()
+        self.watchdog.close()
+
+    # -- top-level calls ------------------------------------------------------
+
+    def resolve(
+        self, target: Any, kind: FunctionKind, *, allow_internal: bool
+    ) -> FunctionDefinition:
+        """The definition a reference or path names, checked to be of ``kind``."""
+        if isinstance(target, FunctionDefinition) and target.path is None:
+            path = self.registry.path_of(target)
+            if path is None:
+                raise PyConvexError(
+                    "This function is not registered with the app; call it by path or api reference"
+                )
+        else:
+            path = function_path(target)
+        definition = self.registry.resolve(path, allow_internal=allow_internal)
+        if definition.kind is not kind:
+            raise PyConvexError(
+                f"Trying to execute {definition.path} as {kind.value.capitalize()}, but it is "
+                f"defined as {definition.kind.value.capitalize()}."
+            )
+        return definition
+
+    async def run_query(
+        self,
+        target: Any,
+        args: Any = None,
+        *,
+        identity: dict[str, Any] | UserIdentity | None = None,
+        ts: int | None = None,
+        allow_internal: bool = False,
+    ) -> QueryResult:
+        """Run a query at the latest snapshot (or at ``ts``)."""
+        definition = self.resolve(target, FunctionKind.QUERY, allow_internal=allow_internal)
+        who = _identity(identity)
+        return await self._queries.run(lambda: self._query_in_worker(definition, args, who, ts))
+
+    async def _query_in_worker(
+        self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None, ts: int | None
+    ) -> QueryResult:
+        transaction = self.database.begin(writable=False, ts=ts)
+        value = await _Execution(self, transaction, identity).run_top(definition, args)
+        read_set = transaction.finalize_reads()
+        return QueryResult(value, transaction.begin_ts, read_set, transaction.page_end_cursor)
+
+    async def run_mutation(
+        self,
+        target: Any,
+        args: Any = None,
+        *,
+        identity: dict[str, Any] | UserIdentity | None = None,
+        allow_internal: bool = False,
+    ) -> MutationResult:
+        """Run a mutation to commit, retrying OCC conflicts.
+
+        Raises:
+            OptimisticConcurrencyControlFailure: it conflicted on every attempt.
+        """
+        definition = self.resolve(target, FunctionKind.MUTATION, allow_internal=allow_internal)
+        who = _identity(identity)
+        backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
+        conflict: Conflict | None = None
+        for attempt in range(knobs.OCC_MAX_RETRIES + 1):
+            transaction, value = await self._mutations.run(
+                lambda: self._mutation_in_worker(definition, args, who)
+            )
+            try:
+                ts = await asyncio.wrap_future(
+                    self.database.commit(transaction, origin=definition.path)
+                )
+            except CommitConflict as error:
+                conflict = error.conflict
+                if attempt < knobs.OCC_MAX_RETRIES:
+                    # Full jitter spreads the retries of many conflicting callers apart.
+                    await asyncio.sleep(_system_random.uniform(0, backoff))
+                    backoff = min(backoff * 2, knobs.OCC_MAX_BACKOFF_SECONDS)
+                continue
+            return MutationResult(value, ts)
+        assert conflict is not None
+        raise _occ_failure(conflict, definition.path)
+
+    async def _mutation_in_worker(
+        self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
+    ) -> tuple[Transaction, Any]:
+        transaction = self.database.begin(writable=True)
+        value = await _Execution(self, transaction, identity).run_top(definition, args)
+        return transaction, value
+
+    async def run_action(
+        self,
+        target: Any,
+        args: Any = None,
+        *,
+        identity: dict[str, Any] | UserIdentity | None = None,
+        allow_internal: bool = False,
+    ) -> ActionResult:
+        """Run an action."""
+        definition = self.resolve(target, FunctionKind.ACTION, allow_internal=allow_internal)
+        who = _identity(identity)
+        value = await self._actions.run(lambda: self._action_in_worker(definition, args, who))
+        return ActionResult(value)
+
+    async def _action_in_worker(
+        self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
+    ) -> Any:
+        token = self.watchdog.watch(_monotonic() + self.action_timeout_seconds)
+        try:
+            checked = _validated_args(definition, args, None)
+            ctx = self._action_ctx(identity, sync=not definition.is_async)
+            result = await _invoke(definition, ctx, checked)
+            return _validated_return(definition, result, None)
+        except ExecutionInterrupted:
+            raise _timeout(self.action_timeout_seconds) from None
+        finally:
+            if self.watchdog.unwatch(token):
+                raise _timeout(self.action_timeout_seconds)
+
+    def _action_ctx(self, identity: UserIdentity | None, *, sync: bool) -> ActionCtx:
+        async def query(reference: Any, args: Any) -> Any:
+            result = await self.run_query(
+                reference, args, identity=identity, allow_internal=True
+            )
+            return result.value
+
+        async def mutation(reference: Any, args: Any) -> Any:
+            result = await self.run_mutation(
+                reference, args, identity=identity, allow_internal=True
+            )
+            return result.value
+
+        async def action(reference: Any, args: Any) -> Any:
+            result = await self.run_action(reference, args, identity=identity, allow_internal=True)
+            return result.value
+
+        if sync:
+            return ActionCtx(
+                Auth(identity, True),
+                self._blocking(query),
+                self._blocking(mutation),
+                self._blocking(action),
+            )
+        return ActionCtx(Auth(identity, False), query, mutation, action)
+
+    def _blocking(
+        self, call: Callable[[Any, Any], Coroutine[Any, Any, Any]]
+    ) -> Callable[[Any, Any], Any]:
+        # A sync action blocks its own worker thread; the call runs on a home loop.
+        def blocking(reference: Any, args: Any) -> Any:
+            if self._home is None:
+                self._home = Worker("pyconvex-home")
+            future = asyncio.run_coroutine_threadsafe(call(reference, args), self._home.loop)
+            return future.result()
+
+        return blocking
+
+
+class _Execution:
+    """One top-level query or mutation execution and its nested calls."""
+
+    def __init__(
+        self, executor: Executor, transaction: Transaction, identity: UserIdentity | None
+    ) -> None:
+        self.executor = executor
+        self.transaction = transaction
+        self.identity = identity
+        self.depth = 0
+        self.budget: _Budget | None = None
+
+    async def run_top(self, definition: FunctionDefinition, args: Any) -> Any:
+        limit = self.executor.user_timeout_seconds
+        self.budget = _Budget(self.executor.watchdog, limit)
+        seed = int.from_bytes(determinism._real_urandom(16), "big")
+        try:
+            with determinism.deterministic(self.transaction.begin_wall_ns, seed):
+                return await self.call(definition, args, sync_caller=False)
+        except ExecutionInterrupted:
+            raise _timeout(limit) from None
+        finally:
+            if self.budget.finish():
+                raise _timeout(limit)
+
+    def call(self, definition: FunctionDefinition, args: Any, *, sync_caller: bool) -> Any:
+        """Run ``definition`` on this execution's transaction (awaitable unless sync)."""
+        if sync_caller:
+            return self._call_sync(definition, args)
+        return self._call_async(definition, args)
+
+    async def _call_async(self, definition: FunctionDefinition, args: Any) -> Any:
+        savepoint = self._enter(definition)
+        try:
+            checked = _validated_args(definition, args, self.transaction)
+            ctx = self._ctx(definition)
+            result = await _invoke(definition, ctx, checked)
+            return _validated_return(definition, result, self.transaction)
+        except BaseException:
+            if savepoint is not None:
+                self.transaction.rollback_to(savepoint)
+            raise
+        finally:
+            self.depth -= 1
+
+    def _call_sync(self, definition: FunctionDefinition, args: Any) -> Any:
+        savepoint = self._enter(definition)
+        try:
+            checked = _validated_args(definition, args, self.transaction)
+            ctx = self._ctx(definition)
+            result = _drive(_call(definition, ctx, checked))
+            return _validated_return(definition, result, self.transaction)
+        except BaseException:
+            if savepoint is not None:
+                self.transaction.rollback_to(savepoint)
+            raise
+        finally:
+            self.depth -= 1
+
+    def _enter(self, definition: FunctionDefinition) -> Any:
+        if self.depth >= MAX_CALL_DEPTH:
+            raise PyConvexError(
+                f"Too many nested function calls (limit: {MAX_CALL_DEPTH}); {definition.path} "
+                "was called from a chain of runQuery/runMutation calls that is too deep."
+            )
+        self.depth += 1
+        if definition.kind is FunctionKind.MUTATION and self.depth > 1:
+            return self.transaction.savepoint()
+        return None
+
+    def _ctx(self, definition: FunctionDefinition) -> QueryCtx | MutationCtx:
+        sync = not definition.is_async
+        assert self.budget is not None
+        auth = Auth(self.identity, sync)
+        run_query = self._nested(FunctionKind.QUERY, sync)
+        if definition.kind is FunctionKind.QUERY:
+            return QueryCtx(DatabaseReader(self.transaction, self.budget, sync=sync), auth, run_query)
+        if not self.transaction.writable:
+            raise PyConvexError(f"Can't run the mutation {definition.path} from a query.")
+        writer = DatabaseWriter(self.transaction, self.budget, sync=sync)
+        return MutationCtx(writer, auth, run_query, self._nested(FunctionKind.MUTATION, sync))
+
+    def _nested(self, kind: FunctionKind, sync: bool) -> Callable[[Any, Any], Any]:
+        def call(reference: Any, args: Any) -> Any:
+            definition = self.executor.resolve(reference, kind, allow_internal=True)
+            return self.call(definition, args, sync_caller=sync)
+
+        return call
+
+
+def _identity(identity: dict[str, Any] | UserIdentity | None) -> UserIdentity | None:
+    if identity is None or isinstance(identity, UserIdentity):
+        return identity
+    return UserIdentity(identity)
+
+
+def _call(definition: FunctionDefinition, ctx: Any, args: dict[str, Any]) -> Any:
+    if definition.takes_args:
+        return definition.handler(ctx, args)
+    return definition.handler(ctx)
+
+
+async def _invoke(definition: FunctionDefinition, ctx: Any, args: dict[str, Any]) -> Any:
+    result = _call(definition, ctx, args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _drive(result: Any) -> Any:
+    """Finish a coroutine synchronously (a sync caller of an async function)."""
+    if not inspect.iscoroutine(result):
+        return result
+    try:
+        result.send(None)
+    except StopIteration as stop:
+        return stop.value
+    result.close()
+    raise PyConvexError(
+        "An async function called from a sync function awaited something other than a "
+        "database call; make the calling function async to await it."
+    )
+
+
+def _validated_args(
+    definition: FunctionDefinition, args: Any, transaction: Transaction | None
+) -> dict[str, Any]:
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ArgumentValidationError(
+            f"ArgumentValidationError: Function arguments must be an object, got {args!r}"
+        )
+    check_function_value(args)
+    if definition.args is None:
+        checked: dict[str, Any] = normalize_value(args)
+        return checked
+    try:
+        validated: dict[str, Any] = definition.args.validate(args, "", transaction)
+    except ValidationError as error:
+        raise ArgumentValidationError(f"ArgumentValidationError: {error.message}") from None
+    return validated
+
+
+def _validated_return(
+    definition: FunctionDefinition, value: Any, transaction: Transaction | None
+) -> Any:
+    if isinstance(value, Undefined):
+        value = None
+    if definition.returns is not None:
+        try:
+            value = definition.returns.validate(value, "", transaction)
+        except ValidationError as error:
+            raise ReturnsValidationError(f"ReturnsValidationError: {error.message}") from None
+    else:
+        value = normalize_value(value)
+    check_function_value(value)
+    return value
+
+
+def _occ_failure(conflict: Conflict, path: str | None) -> OptimisticConcurrencyControlFailure:
+    table = f'the "{conflict.table}" table' if conflict.table else "some table"
+    if conflict.document_id:
+        who = (
+            "Another call to this mutation"
+            if conflict.origin == path
+            else f'A call to "{conflict.origin}"'
+            if conflict.origin
+            else "Another write"
+        )
+        source = f'{who} changed the document with ID "{conflict.document_id}". '
+    else:
+        source = ""
+    return OptimisticConcurrencyControlFailure(
+        f"Documents read from or written to {table} changed while this mutation was being "
+        f"run and on every subsequent retry. {source}See https://docs.convex.dev/error#1"
+    )
