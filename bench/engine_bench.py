@@ -42,7 +42,9 @@ async def send(ctx: Any, args: dict[str, Any]) -> str:
 
 
 async def run_pyconvex(folder: Path, total: int, concurrency: int) -> float:
-    harness = ConvexTest(schema, {"bench": sys.modules[__name__]}, sqlite_path=folder / "bench.sqlite3")
+    harness = ConvexTest(
+        schema, {"bench": sys.modules[__name__]}, sqlite_path=folder / "bench.sqlite3"
+    )
     try:
         for n in range(200):  # warm up workers and connections
             await harness.mutation("bench:send", {"body": "warm", "n": -n})

@@ -41,8 +41,11 @@ def test_a_transaction_sees_its_own_writes(db: Database) -> None:
     transaction.delete(gone)
     transaction.patch(kept, {"a": 10})
     assert transaction.get(gone) is None
-    assert transaction.get(new) == {"a": 3.0, "_id": new, "_creationTime": pytest.approx(
-        transaction.get(new)["_creationTime"])}  # type: ignore[index]
+    assert transaction.get(new) == {
+        "a": 3.0,
+        "_id": new,
+        "_creationTime": pytest.approx(transaction.get(new)["_creationTime"]),
+    }  # type: ignore[index]
     values = [d["a"] for d in query(transaction, "t").collect()]
     assert values == [10.0, 3.0]
     assert query(transaction, "t").order("desc").first()["a"] == 3.0  # type: ignore[index]
@@ -208,7 +211,9 @@ def test_querying_a_missing_table_returns_nothing(db: Database) -> None:
 def test_schema_validates_every_write(db: Database) -> None:
     db.apply_schema(define_schema({"users": define_table({"name": v.string()})}))
     transaction = db.begin(writable=True)
-    with pytest.raises(SchemaValidationError, match='Failed to insert or update a document in table "users"'):
+    with pytest.raises(
+        SchemaValidationError, match='Failed to insert or update a document in table "users"'
+    ):
         transaction.insert("users", {"name": 5})
     user = transaction.insert("users", {"name": "ada"})
     with pytest.raises(SchemaValidationError):
@@ -229,9 +234,13 @@ def test_new_indexes_are_backfilled(db: Database) -> None:
         insert(db, "users", name=name)
     with pytest.raises(QueryError, match="Index users.by_name not found"):
         query(db.begin(writable=False), "users").with_index("by_name").collect()
-    db.apply_schema(define_schema({"users": define_table({"name": v.string()}).index("by_name", ["name"])}))
+    db.apply_schema(
+        define_schema({"users": define_table({"name": v.string()}).index("by_name", ["name"])})
+    )
     insert(db, "users", name="aaron")
-    names = [d["name"] for d in query(db.begin(writable=False), "users").with_index("by_name").collect()]
+    names = [
+        d["name"] for d in query(db.begin(writable=False), "users").with_index("by_name").collect()
+    ]
     assert names == ["aaron", "alice", "bob", "carol"]
 
 
@@ -255,7 +264,9 @@ def test_reopening_sqlite_keeps_data_catalog_and_timestamps(tmp_path) -> None:  
     path = tmp_path / "app.sqlite3"
     persistence = SqlitePersistence(path)
     database = Database(persistence)
-    database.apply_schema(define_schema({"users": define_table({"name": v.string()}).index("by_name", ["name"])}))
+    database.apply_schema(
+        define_schema({"users": define_table({"name": v.string()}).index("by_name", ["name"])})
+    )
     document_id = insert(database, "users", name="ada")
     other = insert(database, "loose", x=b"\x00\x01")
     last_ts = database.latest_ts
@@ -269,7 +280,9 @@ def test_reopening_sqlite_keeps_data_catalog_and_timestamps(tmp_path) -> None:  
         snapshot = database.begin(writable=False)
         assert snapshot.get(document_id)["name"] == "ada"  # type: ignore[index]
         assert snapshot.get(other)["x"] == b"\x00\x01"  # type: ignore[index]
-        found = query(snapshot, "users").with_index("by_name", lambda q: q.eq("name", "ada")).unique()
+        found = (
+            query(snapshot, "users").with_index("by_name", lambda q: q.eq("name", "ada")).unique()
+        )
         assert found is not None and found["_id"] == document_id
         assert insert(database, "loose", x=1) != other
         assert database.latest_ts > last_ts

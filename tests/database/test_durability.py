@@ -72,7 +72,11 @@ def test_acknowledged_commits_survive_sigkill(tmp_path: Path) -> None:
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-    assert len(acknowledged) >= 500, child.stderr.read() if child.stderr else ""
+        errors = child.stderr.read() if child.stderr else ""
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+    assert len(acknowledged) >= 500, errors
 
     persistence = SqlitePersistence(database_path)
     database = Database(persistence)

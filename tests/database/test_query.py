@@ -30,7 +30,11 @@ def numbers(documents: list[dict[str, Any]]) -> list[Any]:
 def indexed(db: Database) -> Database:
     db.apply_schema(
         define_schema(
-            {"t": define_table({"n": v.optional(v.any()), "tag": v.optional(v.string())}).index("by_n", ["n"])}
+            {
+                "t": define_table({"n": v.optional(v.any()), "tag": v.optional(v.string())}).index(
+                    "by_n", ["n"]
+                )
+            }
         )
     )
     return db
@@ -62,8 +66,19 @@ def test_index_ranges_select_and_order(indexed: Database) -> None:
 
 
 def test_the_cross_type_order_through_an_index(indexed: Database) -> None:
-    values: list[Any] = [{"a": 1.0}, ["a"], b"\x01", "xFactor", "stringValue", True, False,
-                         35.0, 34.0, Int64(34), None]
+    values: list[Any] = [
+        {"a": 1.0},
+        ["a"],
+        b"\x01",
+        "xFactor",
+        "stringValue",
+        True,
+        False,
+        35.0,
+        34.0,
+        Int64(34),
+        None,
+    ]
     transaction = indexed.begin(writable=True)
     for value in values:
         transaction.insert("t", {"n": value})

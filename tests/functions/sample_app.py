@@ -37,7 +37,9 @@ async def increment(ctx: Any, args: dict[str, Any]) -> Any:
 @query(args={"name": v.string()}, returns=v.union(v.int64(), v.null()))
 async def value_of(ctx: Any, args: dict[str, Any]) -> Any:
     counter = await (
-        ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", args["name"])).unique()
+        ctx.db.query("counters")
+        .with_index("by_name", lambda q: q.eq("name", args["name"]))
+        .unique()
     )
     return None if counter is None else counter["value"]
 

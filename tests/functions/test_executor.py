@@ -57,7 +57,9 @@ async def test_occ_failure_after_every_retry_conflicts(
         t.database.commit(other).result()
         await ctx.db.patch(counter, {"value": Int64(0)})
 
-    t.executor.registry.add("sample:conflicting", FunctionDefinition(FunctionKind.MUTATION, conflicting))
+    t.executor.registry.add(
+        "sample:conflicting", FunctionDefinition(FunctionKind.MUTATION, conflicting)
+    )
     with pytest.raises(OptimisticConcurrencyControlFailure) as caught:
         await t.mutation("sample:conflicting")
     assert attempts == knobs.OCC_MAX_RETRIES + 1
@@ -104,7 +106,9 @@ async def test_v_id_arguments_check_the_table(t: ConvexTest) -> None:
 
 
 async def test_internal_functions_are_not_public(t: ConvexTest) -> None:
-    with pytest.raises(FunctionNotFoundError, match="Could not find public function for 'sample:secret'"):
+    with pytest.raises(
+        FunctionNotFoundError, match="Could not find public function for 'sample:secret'"
+    ):
         await t.executor.run_query("sample:secret", {})
     assert (await t.executor.run_query("sample:calls_internal", {})).value == "internal"
     with pytest.raises(FunctionNotFoundError):

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pyconvex import knobs
+import pyconvex.knobs as knobs
 from pyconvex.clock import Clock
 from pyconvex.database.catalog import Catalog, TableInfo
 from pyconvex.database.documents import document_key
@@ -160,11 +160,7 @@ class Committer:
         catalog, schema = state.catalog, state.schema
         catalog_changed = False
         for request in requests:
-            if request.future.cancelled():
-                continue
-            conflict = self.write_log.find_conflict(
-                request.read_set, request.begin_ts, batch.records
-            )
+            conflict = self.write_log.find_conflict(request.read_set, request.begin_ts)
             if conflict is not None:
                 request.future.set_exception(CommitConflict(conflict))
                 continue
@@ -182,7 +178,11 @@ class Committer:
                 touched.append(TouchedKey(CATALOG_INDEX_ID, SCHEMA_KEY, "", ""))
             for write in request.writes:
                 self._add_write(batch, catalog, write, ts, touched)
-            batch.records.append(CommitRecord(ts, touched, request.origin))
+            record = CommitRecord(ts, touched, request.origin)
+            # Logged at once so later transactions of this batch are checked
+            # against it; removed again if the storage write fails.
+            self.write_log.append(record)
+            batch.records.append(record)
             batch.accepted.append((request, ts))
         if not batch.accepted:
             return
@@ -190,12 +190,10 @@ class Committer:
         try:
             self._persistence.write(batch.revisions, batch.entries, globals_)
         except BaseException as error:  # storage failed: nothing of this batch exists
-            self._last_ts = state.ts
+            self.write_log.remove_newest(len(batch.records))
             for request, _ in batch.accepted:
                 request.future.set_exception(error)
             return
-        for record in batch.records:
-            self.write_log.append(record)
         self.state = DatabaseState(batch.accepted[-1][1], catalog, schema)
         for request, ts in batch.accepted:
             request.future.set_result(ts)

@@ -22,8 +22,8 @@ from pyconvex.database.catalog import (
 )
 from pyconvex.database.committer import (
     CommitConflict,
-    Committer,
     CommitRequest,
+    Committer,
     DatabaseState,
 )
 from pyconvex.database.documents import document_key

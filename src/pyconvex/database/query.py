@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pyconvex import knobs
+import pyconvex.knobs as knobs
 from pyconvex.database.catalog import BY_CREATION_TIME, IndexInfo, IndexState, TableInfo
 from pyconvex.database.filters import Expression, compile_filter, matches
 from pyconvex.database.index_range import IndexRange, IndexRangeBuilder, compile_index_range
@@ -172,8 +172,9 @@ class Query:
     def take(self, n: int) -> Any:
         """The first ``n`` matching documents."""
         if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0 or n != int(n):
-            raise QueryError(f"take() requires a non-negative integer: {n!r} must be a "
-                             "non-negative integer")
+            raise QueryError(
+                f"take() requires a non-negative integer: {n!r} must be a non-negative integer"
+            )
         plan = self._take_over()
         out: list[dict[str, Value]] = []
         if n > 0:

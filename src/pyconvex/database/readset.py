@@ -13,7 +13,7 @@ records its name there, and creating a table writes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 __all__ = ["CATALOG_INDEX_ID", "SCHEMA_KEY", "ReadSet"]
 
@@ -63,6 +63,10 @@ class ReadSet:
         for index_id, intervals in other._intervals.items():
             self._intervals.setdefault(index_id, []).extend(intervals)
         self._count += other._count
+
+    def index_ids(self) -> Iterable[int]:
+        """The indexes this read set has intervals in."""
+        return self._intervals.keys()
 
     def intervals(self) -> Iterator[tuple[int, bytes, bytes | None]]:
         """Yield every recorded ``(index_id, start, end)``."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyconvex import knobs
+import pyconvex.knobs as knobs
 from pyconvex.database.catalog import BY_CREATION_TIME, BY_ID
 from pyconvex.errors import SchemaError
 from pyconvex.values.limits import is_valid_identifier

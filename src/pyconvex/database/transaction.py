@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyconvex import knobs
+import pyconvex.knobs as knobs
 from pyconvex.database.catalog import (
     SYSTEM_TABLES,
     Catalog,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyconvex.database.readset import ReadSet
 
@@ -36,6 +36,13 @@ class CommitRecord:
     ts: int
     touched: Sequence[TouchedKey]
     origin: str | None = None
+    by_index: dict[int, list[TouchedKey]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_index: dict[int, list[TouchedKey]] = {}
+        for touched in self.touched:
+            by_index.setdefault(touched.index_id, []).append(touched)
+        object.__setattr__(self, "by_index", by_index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,47 +58,60 @@ class Conflict:
 class WriteLog:
     """A bounded, time-ordered log of :class:`CommitRecord`.
 
-    Invariant: records are in strictly increasing ``ts`` order, and
-    ``floor_ts`` is at most the ts of the oldest retained record minus one:
-    every commit with ``ts > floor_ts`` is in the log.
+    Invariants: records are in strictly increasing ``ts`` order; every commit
+    with ``ts > floor_ts`` is in the log; ``last_write[i]`` is at least the ts of
+    every logged record that touched index ``i`` (so an index whose last write
+    is not after a transaction's begin needs no scan at all).
     """
 
     def __init__(self, floor_ts: int, max_records: int) -> None:
         self._records: deque[CommitRecord] = deque()
         self.floor_ts = floor_ts
         self._max_records = max_records
+        self._last_write: dict[int, int] = {}
 
     def append(self, record: CommitRecord) -> None:
         """Add the newest commit."""
         self._records.append(record)
+        last_write = self._last_write
+        for index_id in record.by_index:
+            last_write[index_id] = record.ts
         while len(self._records) > self._max_records:
             self.floor_ts = self._records.popleft().ts
+
+    def remove_newest(self, count: int) -> None:
+        """Drop the ``count`` newest records (commits whose storage write failed).
+
+        ``last_write`` may stay ahead; that only causes harmless extra scans.
+        """
+        for _ in range(count):
+            self._records.pop()
 
     def prune_before(self, ts: int) -> None:
         """Forget records with ``ts < ts`` (transactions that old will conflict)."""
         while self._records and self._records[0].ts < ts:
             self.floor_ts = self._records.popleft().ts
 
-    def find_conflict(
-        self, read_set: ReadSet, begin_ts: int, pending: Iterable[CommitRecord] = ()
-    ) -> Conflict | None:
+    def find_conflict(self, read_set: ReadSet, begin_ts: int) -> Conflict | None:
         """Return the first commit after ``begin_ts`` that overlaps ``read_set``.
 
-        ``pending`` are records accepted into the current group commit but not
-        yet appended. A ``begin_ts`` older than the log's floor conflicts.
+        A ``begin_ts`` older than the log's floor conflicts.
         """
         if not len(read_set):
             return None
         if begin_ts < self.floor_ts:
             return Conflict(self.floor_ts, "", "", "a commit older than the write log")
+        last_write = self._last_write
+        candidates = [i for i in read_set.index_ids() if last_write.get(i, 0) > begin_ts]
+        if not candidates:
+            return None
         for record in self._after(begin_ts):
-            found = _overlap(record, read_set)
-            if found is not None:
-                return found
-        for record in pending:
-            found = _overlap(record, read_set)
-            if found is not None:
-                return found
+            for index_id in candidates:
+                for touched in record.by_index.get(index_id, ()):
+                    if read_set.contains(index_id, touched.key):
+                        return Conflict(
+                            record.ts, touched.table, touched.document_id, record.origin
+                        )
         return None
 
     def _after(self, ts: int) -> Iterable[CommitRecord]:
@@ -112,10 +132,5 @@ class WriteLog:
         for record in self._records:
             assert record.ts > previous
             previous = record.ts
-
-
-def _overlap(record: CommitRecord, read_set: ReadSet) -> Conflict | None:
-    for touched in record.touched:
-        if read_set.contains(touched.index_id, touched.key):
-            return Conflict(record.ts, touched.table, touched.document_id, record.origin)
-    return None
+            for index_id in record.by_index:
+                assert self._last_write[index_id] >= record.ts

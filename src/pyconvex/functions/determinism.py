@@ -140,10 +140,8 @@ class _Datetime(_RealDatetime, metaclass=_DatetimeMeta):
     def utcnow(cls) -> Any:
         environment = _current.get()
         if environment is None:
-            return super().now(_datetime.timezone.utc).replace(tzinfo=None)
-        return cls.fromtimestamp(environment.now_ns / 1e9, _datetime.timezone.utc).replace(
-            tzinfo=None
-        )
+            return super().now(_datetime.UTC).replace(tzinfo=None)
+        return cls.fromtimestamp(environment.now_ns / 1e9, _datetime.UTC).replace(tzinfo=None)
 
     @classmethod
     def today(cls) -> Any:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from pyconvex import knobs
+import pyconvex.knobs as knobs
 from pyconvex.database.committer import CommitConflict
 from pyconvex.database.database import Database
 from pyconvex.database.readset import ReadSet
@@ -196,7 +196,11 @@ class Executor:
         return await self._queries.run(lambda: self._query_in_worker(definition, args, who, ts))
 
     async def _query_in_worker(
-        self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None, ts: int | None
+        self,
+        definition: FunctionDefinition,
+        args: Any,
+        identity: UserIdentity | None,
+        ts: int | None,
     ) -> QueryResult:
         transaction = self.database.begin(writable=False, ts=ts)
         value = await _Execution(self, transaction, identity).run_top(definition, args)
@@ -277,9 +281,7 @@ class Executor:
 
     def _action_ctx(self, identity: UserIdentity | None, *, sync: bool) -> ActionCtx:
         async def query(reference: Any, args: Any) -> Any:
-            result = await self.run_query(
-                reference, args, identity=identity, allow_internal=True
-            )
+            result = await self.run_query(reference, args, identity=identity, allow_internal=True)
             return result.value
 
         async def mutation(reference: Any, args: Any) -> Any:
@@ -390,7 +392,9 @@ class _Execution:
         auth = Auth(self.identity, sync)
         run_query = self._nested(FunctionKind.QUERY, sync)
         if definition.kind is FunctionKind.QUERY:
-            return QueryCtx(DatabaseReader(self.transaction, self.budget, sync=sync), auth, run_query)
+            return QueryCtx(
+                DatabaseReader(self.transaction, self.budget, sync=sync), auth, run_query
+            )
         if not self.transaction.writable:
             raise PyConvexError(f"Can't run the mutation {definition.path} from a query.")
         writer = DatabaseWriter(self.transaction, self.budget, sync=sync)

@@ -62,24 +62,27 @@ class FunctionDefinition:
     internal: bool = False
     path: str | None = field(default=None, compare=False)
 
-    @property
-    def takes_args(self) -> bool:
-        """Whether the handler accepts ``(ctx, args)`` rather than ``(ctx)``."""
-        try:
-            parameters = inspect.signature(self.handler).parameters.values()
-        except (TypeError, ValueError):
-            return True
-        positional = [
-            p
-            for p in parameters
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-        return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in positional)
+    takes_args: bool = field(init=False, compare=False)
+    is_async: bool = field(init=False, compare=False)
 
-    @property
-    def is_async(self) -> bool:
-        """Whether the handler is a coroutine function."""
-        return inspect.iscoroutinefunction(self.handler)
+    def __post_init__(self) -> None:
+        # Computed once: inspecting a signature costs more than a whole mutation.
+        object.__setattr__(self, "takes_args", _takes_args(self.handler))
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
+
+
+def _takes_args(handler: Callable[..., Any]) -> bool:
+    """Whether a handler accepts ``(ctx, args)`` rather than ``(ctx)``."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in positional)
 
 
 def _args_validator(args: Any) -> ObjectValidator | Validator | None:

@@ -27,7 +27,7 @@ T = TypeVar("T")
 _monotonic = time.monotonic
 
 
-class ExecutionInterrupted(BaseException):  # noqa: N818 - raised asynchronously, like KeyboardInterrupt
+class ExecutionInterrupted(BaseException):
     """Raised inside a worker whose execution ran past its time limit.
 
     A BaseException, so that app code catching ``Exception`` cannot swallow it.

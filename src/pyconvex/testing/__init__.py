@@ -75,7 +75,9 @@ class ConvexTest:
 
     def with_identity(self, claims: dict[str, Any]) -> ConvexTest:
         """A view of the same backend whose calls are made as the user ``claims`` describe."""
-        return ConvexTest(_shared=(self.database, self.executor, self.persistence), _identity=claims)
+        return ConvexTest(
+            _shared=(self.database, self.executor, self.persistence), _identity=claims
+        )
 
     async def query(self, reference: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a query (public or internal) and return its value."""
@@ -103,7 +105,9 @@ class ConvexTest:
         path = f"_pyconvex_testing:run{next(_run_ids)}"
         definition = FunctionDefinition(FunctionKind.MUTATION, handler, internal=True)
         self.executor.registry.add(path, definition)
-        result = await self.executor.run_mutation(path, {}, identity=self.identity, allow_internal=True)
+        result = await self.executor.run_mutation(
+            path, {}, identity=self.identity, allow_internal=True
+        )
         return result.value
 
     def close(self) -> None:

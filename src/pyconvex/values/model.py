@@ -188,6 +188,7 @@ def _normalize_dict(value: dict[Any, Any]) -> dict[str, Value]:
     for key, item in value.items():
         if type(key) is not str:
             raise InvalidValueError(f"Object keys must be strings, got {_describe(key)}.")
+        _check_unicode(key)
         if type(item) is Undefined:
             changed = True
             continue
@@ -249,11 +250,14 @@ def _check_unicode(value: str) -> None:
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, (set, frozenset)):
+        members = ", ".join(sorted(_quoted(item) for item in value))
+        return f"Set[{members}]"
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    return (
-        f"{type(value).__name__} {text}"
-        if not isinstance(value, (set, frozenset))
-        else (f"Set{sorted(map(repr, value))}")
-    )
+    return f"{type(value).__name__} {text}"
+
+
+def _quoted(item: Any) -> str:
+    return f'"{item}"' if isinstance(item, str) else repr(item)

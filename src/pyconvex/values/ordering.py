@@ -77,6 +77,8 @@ def _encode_into(value: Value, out: bytearray) -> None:
     elif kind is dict:
         out.append(_OBJECT)
         for key in sorted(value, key=_utf8):
+            if type(value[key]) is Undefined:
+                continue  # {a: undefined} is the same value as {}
             out += _FIELD
             out += _escape(key.encode("utf-8"))
             _encode_into(value[key], out)

@@ -1,0 +1,5 @@
+"""``python -m pyconvex``: the command line."""
+
+from pyconvex.cli import main
+
+main()

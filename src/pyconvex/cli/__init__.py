@@ -1,0 +1,5 @@
+"""The ``pyconvex`` command line."""
+
+from pyconvex.cli.main import main
+
+__all__ = ["main"]

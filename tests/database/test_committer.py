@@ -1,0 +1,119 @@
+"""The committer: group commit, timestamps, conflicts, storage failures (database/committer.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from pyconvex.clock import ManualClock
+from pyconvex.database.committer import CommitConflict
+from pyconvex.database.database import Database
+from pyconvex.storage.base import DocumentRevision, IndexEntry
+from pyconvex.storage.memory import MemoryPersistence
+
+
+class RecordingPersistence(MemoryPersistence):
+    """A memory store that counts writes, can be slowed down, and can fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail = False
+
+    def write(
+        self,
+        revisions: Sequence[DocumentRevision],
+        entries: Sequence[IndexEntry],
+        globals_: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.gate.wait()
+        if self.fail:
+            raise OSError("disk full")
+        self.batches.append(len(revisions))
+        super().write(revisions, entries, globals_)
+
+
+def test_concurrent_commits_are_grouped_into_one_storage_write() -> None:
+    persistence = RecordingPersistence()
+    db = Database(persistence)
+    try:
+        db.commit(_insert(db)).result()  # creates the table
+        persistence.gate.clear()  # hold the committer on its next write
+        first = db.commit(_insert(db))
+        others = [db.commit(_insert(db)) for _ in range(20)]
+        persistence.gate.set()
+        timestamps = [f.result(timeout=10) for f in [first, *others]]
+        assert timestamps == sorted(timestamps) and len(set(timestamps)) == 21
+        assert sum(persistence.batches[1:]) == 21
+        assert len(persistence.batches) <= 3  # the 20 queued behind the first went together
+    finally:
+        db.close()
+
+
+def test_timestamps_follow_the_clock_and_never_go_back() -> None:
+    clock = ManualClock(start_ns=1_000)
+    persistence = MemoryPersistence()
+    db = Database(persistence, clock=clock)
+    try:
+        first = db.commit(_insert(db)).result()
+        second = db.commit(_insert(db)).result()
+        assert first == 1_000 and second == 1_001  # the clock stood still
+        clock.advance(1)
+        assert db.commit(_insert(db)).result() == 1_000 + 1_000_000_000
+        assert db.latest_ts == 1_000 + 1_000_000_000
+    finally:
+        db.close()
+
+
+def test_a_failed_storage_write_commits_nothing() -> None:
+    persistence = RecordingPersistence()
+    db = Database(persistence)
+    try:
+        db.commit(_insert(db)).result()
+        before = db.latest_ts
+        persistence.fail = True
+        with pytest.raises(OSError, match="disk full"):
+            db.commit(_insert(db)).result()
+        assert db.latest_ts == before
+        persistence.fail = False
+        assert db.commit(_insert(db)).result() > before
+        from pyconvex.database.query import QueryInitializer
+
+        rows = QueryInitializer(db.begin(writable=False), "t", sync=True).collect()
+        assert len(rows) == 2
+    finally:
+        db.close()
+
+
+def test_a_conflict_within_one_batch_is_detected() -> None:
+    persistence = RecordingPersistence()
+    db = Database(persistence)
+    try:
+        setup = db.begin(writable=True)
+        document_id = setup.insert("t", {"n": 0})
+        db.commit(setup).result()
+        persistence.gate.clear()
+        blocker = db.commit(_insert(db))
+        readers: list[Any] = []
+        for _ in range(2):
+            transaction = db.begin(writable=True)
+            transaction.patch(document_id, {"n": 1})
+            readers.append(db.commit(transaction))
+        persistence.gate.set()
+        blocker.result()
+        readers[0].result()
+        with pytest.raises(CommitConflict):
+            readers[1].result()
+    finally:
+        db.close()
+
+
+def _insert(db: Database) -> Any:
+    transaction = db.begin(writable=True)
+    transaction.insert("t", {"n": 1})
+    return transaction

@@ -1,0 +1,74 @@
+"""Loading a convex/ folder (functions/loader.py)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pyconvex.errors import SchemaError
+from pyconvex.functions.loader import load_app
+from pyconvex.functions.registry import FunctionKind
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+
+
+def test_a_folder_becomes_a_registry_and_a_schema(tmp_path: Path) -> None:
+    app = tmp_path / "convex"
+    write(
+        app,
+        "schema.py",
+        """
+        from pyconvex import define_schema, define_table, v
+        schema = define_schema({"messages": define_table({"body": v.string()})})
+    """,
+    )
+    write(
+        app,
+        "messages.py",
+        """
+        from pyconvex import query, mutation
+        from .helpers import shout  # the app's own modules import each other
+
+        @query
+        async def list(ctx):
+            return shout("x")
+
+        @mutation
+        def addReaction(ctx, args):
+            return None
+    """,
+    )
+    write(app, "helpers.py", "def shout(text):\n    return text.upper()\n")
+    write(
+        app,
+        "foo/bar.py",
+        "from pyconvex import action\n\n@action\nasync def fn(ctx):\n    return 1\n",
+    )
+    write(app, "_generated/api.py", "raise RuntimeError('never imported')\n")
+    loaded = load_app(app)
+    paths = [path for path, _ in loaded.registry.items()]
+    assert paths == ["foo/bar:fn", "messages:addReaction", "messages:list"]
+    assert loaded.registry.get("foo/bar:fn").kind is FunctionKind.ACTION  # type: ignore[union-attr]
+    assert loaded.schema is not None and "messages" in loaded.schema.tables
+    # The app's folder is called "convex" but must not shadow a package of that name.
+    assert "convex" not in sys.modules or not str(
+        getattr(sys.modules["convex"], "__file__", "")
+    ).startswith(str(app))
+
+
+def test_errors_surface(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_app(tmp_path / "missing")
+    write(tmp_path / "a", "schema.py", "schema = 5\n")
+    with pytest.raises(SchemaError, match="define_schema"):
+        load_app(tmp_path / "a")
+    write(tmp_path / "b", "broken.py", "raise ValueError('bad module')\n")
+    with pytest.raises(ValueError, match="bad module"):
+        load_app(tmp_path / "b")

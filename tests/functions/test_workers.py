@@ -1,0 +1,83 @@
+"""Worker pools and the watchdog (functions/workers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from pyconvex.functions.workers import ExecutionInterrupted, Watchdog, WorkerPool
+
+
+async def test_a_pool_runs_at_most_size_executions_at_once() -> None:
+    pool = WorkerPool("test", 3)
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    async def job() -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        await asyncio.sleep(0.02)
+        with lock:
+            running -= 1
+        return threading.current_thread().name
+
+    try:
+        names = await asyncio.gather(*(pool.run(job) for _ in range(12)))
+    finally:
+        pool.close()
+    assert peak == 3
+    assert len(set(names)) == 3 and threading.current_thread().name not in names
+
+
+async def test_the_watchdog_interrupts_an_overrunning_worker() -> None:
+    pool = WorkerPool("test", 1)
+    watchdog = Watchdog(period_seconds=0.01)
+
+    async def spin() -> str:
+        token = watchdog.watch(time.monotonic() + 0.1)
+        try:
+            while True:
+                pass
+        except ExecutionInterrupted:
+            return "interrupted" if watchdog.unwatch(token) else "spurious"
+
+    async def quick() -> str:
+        return "fine"
+
+    try:
+        assert await pool.run(spin) == "interrupted"
+        assert await pool.run(quick) == "fine"  # the worker survived
+    finally:
+        pool.close()
+        watchdog.close()
+
+
+def test_unwatch_before_the_deadline_reports_no_overrun() -> None:
+    watchdog = Watchdog(period_seconds=0.01)
+    token = watchdog.watch(time.monotonic() + 10)
+    watchdog.extend(token, 5)
+    assert watchdog.unwatch(token) is False
+    watchdog.close()
+
+
+async def test_a_cancelled_waiter_passes_its_worker_on() -> None:
+    pool = WorkerPool("test", 1)
+    try:
+        worker = await pool.acquire()
+        waiter = asyncio.create_task(pool.acquire())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        pool.release(worker)
+        again = await asyncio.wait_for(pool.acquire(), 1)
+        assert again is worker
+        pool.release(again)
+    finally:
+        pool.close()
