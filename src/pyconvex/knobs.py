@@ -17,6 +17,7 @@ __all__ = [
     "FUNCTION_ARGS_MAX_BYTES",
     "FUNCTION_MAX_NESTING",
     "INDEX_MAX_FIELDS",
+    "INLINE_PREEMPT_SECONDS",
     "MUTATION_CONCURRENCY",
     "OBJECT_MAX_FIELDS",
     "OCC_INITIAL_BACKOFF_SECONDS",
@@ -95,3 +96,6 @@ WRITE_LOG_RETENTION_SECONDS = _float("WRITE_LOG_RETENTION_SECONDS", 60.0)
 ACTION_CONCURRENCY = _int("ACTION_CONCURRENCY", 64)
 #: Wall-clock limit of one action (Convex runtime: 30 minutes; Node actions: 10).
 ACTION_TIMEOUT_SECONDS = _float("ACTION_TIMEOUT_SECONDS", 600.0)
+#: How long a query or mutation may hold its caller's event loop before it is moved
+#: to a worker thread (it then runs there from the start, with the full time limit).
+INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)

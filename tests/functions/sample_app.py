@@ -161,3 +161,15 @@ async def action_round_trip(ctx: Any, args: dict[str, Any]) -> Any:
 def sync_action(ctx: Any, args: dict[str, Any]) -> Any:
     counter_id = ctx.run_mutation("sample:create_counter", {"name": args["name"]})
     return ctx.run_query("sample:value_of", {"name": args["name"]}), counter_id
+
+
+@query
+async def iterate_and_system(ctx: Any) -> dict[str, Any]:
+    names = [c["name"] async for c in ctx.db.query("counters")]
+    files = await ctx.db.system.query("_storage").collect()
+    try:
+        ctx.db.query("_storage")
+        direct = "allowed"
+    except Exception as error:
+        direct = type(error).__name__
+    return {"names": names, "files": files, "direct": direct}

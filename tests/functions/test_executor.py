@@ -169,3 +169,10 @@ async def test_a_slow_handler_does_not_stall_other_requests(t: ConvexTest) -> No
     assert quick == ["ok"] * 20
     assert not slow.done(), f"quick queries waited for the slow one ({elapsed:.2f}s)"
     await slow
+
+
+async def test_async_iteration_and_system_tables(t: ConvexTest) -> None:
+    await t.mutation("sample:create_counter", {"name": "a"})
+    await t.mutation("sample:create_counter", {"name": "b"})
+    result = await t.query("sample:iterate_and_system")
+    assert result == {"names": ["a", "b"], "files": [], "direct": "DocumentError"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,39 @@ async def test_a_cancelled_waiter_passes_its_worker_on() -> None:
         pool.release(again)
     finally:
         pool.close()
+
+
+async def test_the_inline_monitor_preempts_only_a_running_execution() -> None:
+    import sys
+
+    from pyconvex.functions.workers import InlineMonitor, Preempted
+
+    monitor = InlineMonitor(threshold_seconds=0.05, period_seconds=0.005)
+
+    async def marked(body: Any) -> str:
+        token = monitor.enter(sys._getframe())
+        try:
+            try:
+                return await body()
+            finally:
+                monitor.exit(token)
+        except Preempted:
+            monitor.exit(token)
+            return "preempted"
+
+    async def spin() -> str:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pass
+        return "finished"
+
+    async def suspended() -> str:
+        await asyncio.sleep(0.2)  # not holding the loop: must not be preempted
+        return "finished"
+
+    try:
+        assert await marked(spin) == "preempted"
+        assert await marked(suspended) == "finished"
+        time.sleep(0.1)  # no stray interrupt arrives after the executions ended
+    finally:
+        monitor.close()

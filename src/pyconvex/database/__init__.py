@@ -1,0 +1,1 @@
+"""The document database: catalog, transactions, OCC, the committer, queries and schemas."""

@@ -19,11 +19,13 @@ transaction can only begin at a timestamp whose commits are all stored.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyconvex.knobs as knobs
 from pyconvex.clock import Clock
@@ -79,6 +81,10 @@ class CommitRequest:
     schema_change: Callable[[Catalog], tuple[Catalog, Schema | None]] | None = None
     origin: str | None = None
     future: concurrent.futures.Future[int] = field(default_factory=concurrent.futures.Future)
+    #: For async callers: the outcome is set on ``waiter`` in ``loop`` instead of on
+    #: ``future``, with one wake-up of the loop per group commit rather than per request.
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[int] | None = None
 
 
 @dataclass(slots=True)
@@ -156,13 +162,14 @@ class Committer:
 
     def _commit_batch(self, requests: list[CommitRequest]) -> None:
         batch = _Batch()
+        outcomes: list[tuple[CommitRequest, int | BaseException]] = []
         state = self.state
         catalog, schema = state.catalog, state.schema
         catalog_changed = False
         for request in requests:
             conflict = self.write_log.find_conflict(request.read_set, request.begin_ts)
             if conflict is not None:
-                request.future.set_exception(CommitConflict(conflict))
+                outcomes.append((request, CommitConflict(conflict)))
                 continue
             ts = self._next_ts()
             touched: list[TouchedKey] = []
@@ -185,18 +192,19 @@ class Committer:
             batch.records.append(record)
             batch.accepted.append((request, ts))
         if not batch.accepted:
+            _deliver(outcomes)
             return
         globals_ = [("catalog", catalog.to_json())] if catalog_changed else []
         try:
             self._persistence.write(batch.revisions, batch.entries, globals_)
         except BaseException as error:  # storage failed: nothing of this batch exists
             self.write_log.remove_newest(len(batch.records))
-            for request, _ in batch.accepted:
-                request.future.set_exception(error)
+            outcomes += [(request, error) for request, _ in batch.accepted]
+            _deliver(outcomes)
             return
         self.state = DatabaseState(batch.accepted[-1][1], catalog, schema)
-        for request, ts in batch.accepted:
-            request.future.set_result(ts)
+        outcomes += batch.accepted
+        _deliver(outcomes)
         for listener in self._listeners:
             listener(batch.records)
 
@@ -216,7 +224,9 @@ class Committer:
         if write.old is None and write.new is None:
             return  # inserted and deleted by the same transaction
         table = catalog.table(write.table.name) or write.table
-        value = dumps_bytes(write.new) if write.new is not None else None
+        value = None
+        if write.new is not None:
+            value = write.encoded if write.encoded is not None else dumps_bytes(write.new)
         batch.revisions.append(DocumentRevision(write.doc_bin, ts, value, write.old_ts))
         for index in table.indexes.values():
             new_key = document_key(index, write.new) if write.new is not None else None
@@ -227,3 +237,29 @@ class Committer:
             if old_key is not None and old_key != new_key:
                 batch.entries.append(IndexEntry(index.index_id, old_key, ts, None))
                 touched.append(TouchedKey(index.index_id, old_key, table.name, write.document_id))
+
+
+def _deliver(outcomes: list[tuple[CommitRequest, int | BaseException]]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Any]]] = {}
+    for request, outcome in outcomes:
+        if request.loop is not None and request.waiter is not None:
+            by_loop.setdefault(request.loop, []).append((request.waiter, outcome))
+        elif isinstance(outcome, BaseException):
+            request.future.set_exception(outcome)
+        else:
+            request.future.set_result(outcome)
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, items)
+        except RuntimeError:  # the caller's loop is closed; nobody is waiting
+            pass
+
+
+def _resolve_all(items: list[tuple[asyncio.Future[int], Any]]) -> None:
+    for waiter, outcome in items:
+        if waiter.done():
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)

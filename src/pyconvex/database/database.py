@@ -8,6 +8,7 @@ latest durable timestamp. It is safe to use from many threads.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Sequence
@@ -120,14 +121,37 @@ class Database:
             done: concurrent.futures.Future[int] = concurrent.futures.Future()
             done.set_result(transaction.begin_ts)
             return done
-        request = CommitRequest(
+        return self.committer.submit(self._request(transaction, origin))
+
+    def commit_async(
+        self, transaction: Transaction, *, origin: str | None = None
+    ) -> asyncio.Future[int]:
+        """Like :meth:`commit`, for a caller on an event loop (cheaper to wake up)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[int] = loop.create_future()
+        if transaction.is_read_only():
+            transaction.finalize_reads()
+            waiter.set_result(transaction.begin_ts)
+            return waiter
+        self.committer.submit(self._request(transaction, origin, loop, waiter))
+        return waiter
+
+    def _request(
+        self,
+        transaction: Transaction,
+        origin: str | None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        waiter: asyncio.Future[int] | None = None,
+    ) -> CommitRequest:
+        return CommitRequest(
             begin_ts=transaction.begin_ts,
             read_set=transaction.finalize_reads(),
             writes=list(transaction.writes.values()),
             created_tables=list(transaction.created_tables.values()),
             origin=origin,
+            loop=loop,
+            waiter=waiter,
         )
-        return self.committer.submit(request)
 
     def add_commit_listener(self, listener: Callable[[Sequence[CommitRecord]], None]) -> None:
         """Call ``listener`` with the records of every durable commit batch."""

@@ -145,6 +145,8 @@ class PendingWrite:
     old: dict[str, Value] | None
     old_ts: int | None
     new: dict[str, Value] | None
+    #: ``new`` encoded for storage (kept from the size check so it is encoded once).
+    encoded: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -396,8 +398,9 @@ class Transaction:
         creation_time = self.creation_clock.next(self.begin_wall_ns / 1e6)
         document = {**fields, "_id": document_id, "_creationTime": creation_time}
         doc_bin = id_binary(table.number, internal)
-        self.writes[doc_bin] = PendingWrite(table, document_id, doc_bin, None, None, document)
-        self._count_write(document)
+        pending = PendingWrite(table, document_id, doc_bin, None, None, document)
+        self.writes[doc_bin] = pending
+        self._count_write(pending)
         return document_id
 
     def patch(self, document_id: str, value: dict[str, Any]) -> None:
@@ -500,8 +503,9 @@ class Transaction:
             # First write of this document here: remember its snapshot version,
             # whose index keys the commit must remove (None for an insert).
             old, old_ts = self._snapshot(doc_bin)
-            self.writes[doc_bin] = PendingWrite(table, document_id, doc_bin, old, old_ts, document)
-        self._count_write(document)
+            pending = PendingWrite(table, document_id, doc_bin, old, old_ts, document)
+            self.writes[doc_bin] = pending
+        self._count_write(pending)
 
     def _snapshot(self, doc_bin: bytes) -> tuple[dict[str, Value] | None, int | None]:
         revision = self.persistence.get_revision(doc_bin, self.begin_ts)
@@ -509,11 +513,13 @@ class Transaction:
             return None, None
         return loads_bytes(revision.value), revision.ts
 
-    def _count_write(self, document: dict[str, Value] | None) -> None:
+    def _count_write(self, pending: PendingWrite) -> None:
         usage = self.usage
         usage.documents_written += 1
-        if document is not None:
-            usage.bytes_written += len(dumps_bytes(document))
+        pending.encoded = None
+        if pending.new is not None:
+            pending.encoded = dumps_bytes(pending.new)
+            usage.bytes_written += len(pending.encoded)
         if usage.documents_written > self.limits.max_write_documents:
             raise TransactionLimitError(
                 "Too many writes in a single function execution "
@@ -534,7 +540,9 @@ class Transaction:
     def savepoint(self) -> Savepoint:
         """Capture the write state, to roll a failed nested call back to."""
         writes = {
-            doc_bin: PendingWrite(p.table, p.document_id, p.doc_bin, p.old, p.old_ts, p.new)
+            doc_bin: PendingWrite(
+                p.table, p.document_id, p.doc_bin, p.old, p.old_ts, p.new, p.encoded
+            )
             for doc_bin, p in self.writes.items()
         }
         return Savepoint(

@@ -1,0 +1,1 @@
+"""User functions: decorators, registry, loader, contexts and the executor."""

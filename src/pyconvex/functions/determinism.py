@@ -29,22 +29,38 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from pyconvex.errors import NondeterminismError
 
-__all__ = ["ExecutionEnvironment", "deterministic", "install", "is_deterministic"]
+__all__ = [
+    "ExecutionEnvironment",
+    "deterministic",
+    "enter",
+    "install",
+    "is_deterministic",
+    "leave",
+]
 
 _NETWORK_MESSAGE = "Can't use fetch() in queries and mutations. Please consider using an action."
 
 
-@dataclass(slots=True)
 class ExecutionEnvironment:
     """What a query or mutation sees instead of the real clock and randomness."""
 
-    now_ns: int
-    rng: random.Random
+    __slots__ = ("now_ns", "_seed", "_rng")
+
+    def __init__(self, now_ns: int, seed: int) -> None:
+        self.now_ns = now_ns
+        self._seed = seed
+        self._rng: random.Random | None = None
+
+    @property
+    def rng(self) -> random.Random:
+        """The execution's generator, seeded on first use (most functions never use it)."""
+        if self._rng is None:
+            self._rng = random.Random(self._seed)
+        return self._rng
 
 
 _current: contextvars.ContextVar[ExecutionEnvironment | None] = contextvars.ContextVar(
@@ -72,12 +88,22 @@ def is_deterministic() -> bool:
 @contextlib.contextmanager
 def deterministic(now_ns: int, seed: int) -> Iterator[ExecutionEnvironment]:
     """Run the enclosed code as a query or mutation started at ``now_ns``."""
-    environment = ExecutionEnvironment(now_ns, random.Random(seed))
+    environment = ExecutionEnvironment(now_ns, seed)
     token = _current.set(environment)
     try:
         yield environment
     finally:
         _current.reset(token)
+
+
+def enter(now_ns: int, seed: int) -> contextvars.Token[ExecutionEnvironment | None]:
+    """Start running as a query or mutation (the fast form of :func:`deterministic`)."""
+    return _current.set(ExecutionEnvironment(now_ns, seed))
+
+
+def leave(token: contextvars.Token[ExecutionEnvironment | None]) -> None:
+    """Stop running as a query or mutation (undo :func:`enter`)."""
+    _current.reset(token)
 
 
 def _frozen_time() -> float:

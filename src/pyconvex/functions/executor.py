@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyconvex.knobs as knobs
 from pyconvex.database.committer import CommitConflict
@@ -50,13 +51,21 @@ from pyconvex.functions.context import (
 )
 from pyconvex.functions.references import function_path
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
-from pyconvex.functions.workers import ExecutionInterrupted, Watchdog, Worker, WorkerPool
+from pyconvex.functions.workers import (
+    ExecutionInterrupted,
+    InlineMonitor,
+    Preempted,
+    Watchdog,
+    Worker,
+    WorkerPool,
+)
 from pyconvex.values.limits import check_function_value
 from pyconvex.values.model import Undefined, normalize_value
 
 __all__ = ["ActionResult", "Executor", "MutationResult", "QueryResult"]
 
 _monotonic = __import__("time").monotonic
+T = TypeVar("T")
 _system_random = random.SystemRandom()
 MAX_CALL_DEPTH = 8
 
@@ -91,15 +100,19 @@ class ActionResult:
 
 
 class _Budget:
-    """User-code time of one execution: database time does not count."""
+    """User-code time of one execution: database time does not count.
 
-    def __init__(self, watchdog: Watchdog, limit_seconds: float) -> None:
+    Without a watchdog (inline executions, which the inline monitor moves to a
+    worker long before the limit) the limit is checked at database calls only.
+    """
+
+    def __init__(self, watchdog: Watchdog | None, limit_seconds: float) -> None:
         self._watchdog = watchdog
         self._limit = limit_seconds
         self._start = _monotonic()
         self._database_seconds = 0.0
         self._entered = 0.0
-        self._token = watchdog.watch(self._start + limit_seconds)
+        self._token = watchdog.watch(self._start + limit_seconds) if watchdog else 0
 
     def enter_database(self) -> None:
         now = _monotonic()
@@ -110,11 +123,12 @@ class _Budget:
     def leave_database(self) -> None:
         spent = _monotonic() - self._entered
         self._database_seconds += spent
-        self._watchdog.extend(self._token, spent)
+        if self._watchdog is not None:
+            self._watchdog.extend(self._token, spent)
 
     def finish(self) -> bool:
         """Stop the clock; True if the execution overran its limit."""
-        return self._watchdog.unwatch(self._token)
+        return self._watchdog.unwatch(self._token) if self._watchdog is not None else False
 
 
 def _timeout(limit_seconds: float) -> ExecutionTimeoutError:
@@ -149,6 +163,7 @@ class Executor:
         self._mutations = WorkerPool("mutation", knobs.MUTATION_CONCURRENCY)
         self._actions = WorkerPool("action", knobs.ACTION_CONCURRENCY)
         self.watchdog = Watchdog()
+        self.inline_monitor = InlineMonitor(knobs.INLINE_PREEMPT_SECONDS)
         self._home: Worker | None = None
 
     def close(self) -> None:
@@ -158,6 +173,19 @@ class Executor:
         if self._home is not None:
             self._home.stop()
         self.watchdog.close()
+        self.inline_monitor.close()
+
+    async def _inline(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run an execution on the calling loop; raises Preempted if it hogs the loop."""
+        token = self.inline_monitor.enter(sys._getframe())
+        try:
+            try:
+                return await factory()
+            finally:
+                self.inline_monitor.exit(token)
+        except Preempted:
+            self.inline_monitor.exit(token)  # in case the interrupt landed in the finally
+            raise
 
     # -- top-level calls ------------------------------------------------------
 
@@ -225,13 +253,9 @@ class Executor:
         backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
         conflict: Conflict | None = None
         for attempt in range(knobs.OCC_MAX_RETRIES + 1):
-            transaction, value = await self._mutations.run(
-                lambda: self._mutation_in_worker(definition, args, who)
-            )
+            transaction, value = await self._execute_mutation(definition, args, who)
             try:
-                ts = await asyncio.wrap_future(
-                    self.database.commit(transaction, origin=definition.path)
-                )
+                ts = await self.database.commit_async(transaction, origin=definition.path)
             except CommitConflict as error:
                 conflict = error.conflict
                 if attempt < knobs.OCC_MAX_RETRIES:
@@ -243,11 +267,31 @@ class Executor:
         assert conflict is not None
         raise _occ_failure(conflict, definition.path)
 
-    async def _mutation_in_worker(
+    async def _execute_mutation(
         self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
     ) -> tuple[Transaction, Any]:
+        if definition.is_async:
+            try:
+                return await self._inline(
+                    lambda: self._mutation_in_worker(definition, args, identity, watched=False)
+                )
+            except Preempted:
+                pass  # it holds the loop too long: run it where it can block only itself
+        return await self._mutations.run(
+            lambda: self._mutation_in_worker(definition, args, identity)
+        )
+
+    async def _mutation_in_worker(
+        self,
+        definition: FunctionDefinition,
+        args: Any,
+        identity: UserIdentity | None,
+        *,
+        watched: bool = True,
+    ) -> tuple[Transaction, Any]:
         transaction = self.database.begin(writable=True)
-        value = await _Execution(self, transaction, identity).run_top(definition, args)
+        execution = _Execution(self, transaction, identity, watched=watched)
+        value = await execution.run_top(definition, args)
         return transaction, value
 
     async def run_action(
@@ -320,24 +364,31 @@ class _Execution:
     """One top-level query or mutation execution and its nested calls."""
 
     def __init__(
-        self, executor: Executor, transaction: Transaction, identity: UserIdentity | None
+        self,
+        executor: Executor,
+        transaction: Transaction,
+        identity: UserIdentity | None,
+        *,
+        watched: bool = True,
     ) -> None:
         self.executor = executor
         self.transaction = transaction
         self.identity = identity
         self.depth = 0
         self.budget: _Budget | None = None
+        self.watched = watched
 
     async def run_top(self, definition: FunctionDefinition, args: Any) -> Any:
         limit = self.executor.user_timeout_seconds
-        self.budget = _Budget(self.executor.watchdog, limit)
+        self.budget = _Budget(self.executor.watchdog if self.watched else None, limit)
         seed = int.from_bytes(determinism._real_urandom(16), "big")
+        token = determinism.enter(self.transaction.begin_wall_ns, seed)
         try:
-            with determinism.deterministic(self.transaction.begin_wall_ns, seed):
-                return await self.call(definition, args, sync_caller=False)
+            return await self.call(definition, args, sync_caller=False)
         except ExecutionInterrupted:
             raise _timeout(limit) from None
         finally:
+            determinism.leave(token)
             if self.budget.finish():
                 raise _timeout(limit)
 

@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["ExecutionInterrupted", "Watchdog", "Worker", "WorkerPool"]
+__all__ = [
+    "ExecutionInterrupted",
+    "InlineMonitor",
+    "Preempted",
+    "Watchdog",
+    "Worker",
+    "WorkerPool",
+]
 
 T = TypeVar("T")
 _monotonic = time.monotonic
@@ -210,3 +218,97 @@ def _raise_in_thread(thread_id: int) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
         ctypes.c_ulong(thread_id), ctypes.py_object(ExecutionInterrupted)
     )
+
+
+class Preempted(BaseException):
+    """Raised in a handler that held its caller's event loop too long.
+
+    The executor catches it and re-runs the execution on a worker thread,
+    which is safe because queries and mutations have no effects before they
+    return (the transaction is simply dropped).
+    """
+
+
+class _Inline:
+    __slots__ = ("thread_id", "frame", "fire_at")
+
+    def __init__(self, thread_id: int, frame: Any, fire_at: float) -> None:
+        self.thread_id = thread_id
+        self.frame = frame
+        self.fire_at = fire_at
+
+
+class InlineMonitor:
+    """Preempts executions that run inline on an event loop and hold it too long.
+
+    Each inline execution registers its marker frame (the frame of the
+    coroutine wrapping it). The monitor raises :class:`Preempted` in the
+    execution's thread only while that frame is on the thread's stack, that is
+    while the handler is actually running rather than suspended at an await;
+    the check and the raise happen under the lock that :meth:`exit` takes, and
+    :meth:`exit` cancels an interrupt not yet delivered, so the interrupt can
+    never land outside the execution.
+    """
+
+    def __init__(self, threshold_seconds: float, period_seconds: float = 0.005) -> None:
+        self._threshold = threshold_seconds
+        self._period = period_seconds
+        self._lock = threading.Lock()
+        self._entries: dict[int, _Inline] = {}
+        self._fired: set[int] = set()
+        self._next = 0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def enter(self, frame: Any) -> int:
+        """Register an inline execution whose marker frame is ``frame``."""
+        with self._lock:
+            self._next += 1
+            self._entries[self._next] = _Inline(
+                threading.get_ident(), frame, _monotonic() + self._threshold
+            )
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="pyconvex-inline-monitor", daemon=True
+                )
+                self._thread.start()
+            return self._next
+
+    def exit(self, token: int) -> None:
+        """Unregister; cancel an interrupt raised but not yet delivered. Idempotent."""
+        with self._lock:
+            entry = self._entries.pop(token, None)
+            if token in self._fired:
+                self._fired.discard(token)
+                if entry is not None:
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(entry.thread_id), None
+                    )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period):
+            now = _monotonic()
+            with self._lock:
+                due = [(t, e) for t, e in self._entries.items() if now >= e.fire_at]
+                if not due:
+                    continue
+                frames = sys._current_frames()
+                for token, entry in due:
+                    if _on_stack(frames.get(entry.thread_id), entry.frame):
+                        entry.fire_at = now + self._threshold  # again if swallowed
+                        self._fired.add(token)
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                            ctypes.c_ulong(entry.thread_id), ctypes.py_object(Preempted)
+                        )
+
+    def close(self) -> None:
+        """Stop the monitor thread."""
+        self._stop.set()
+
+
+def _on_stack(top: Any, frame: Any) -> bool:
+    while top is not None:
+        if top is frame:
+            return True
+        top = top.f_back
+    return False

@@ -1,0 +1,22 @@
+"""Clocks (clock.py)."""
+
+from __future__ import annotations
+
+import time
+
+from pyconvex.clock import ManualClock, SystemClock
+
+
+def test_system_clock_reads_real_time() -> None:
+    clock = SystemClock()
+    assert abs(clock.now_ns() / 1e9 - time.time()) < 5
+    first = clock.monotonic()
+    assert clock.monotonic() >= first
+
+
+def test_manual_clock_moves_only_when_told() -> None:
+    clock = ManualClock(start_ns=1_000)
+    assert clock.now_ns() == 1_000
+    clock.advance(2.5)
+    assert clock.now_ns() == 1_000 + 2_500_000_000
+    assert clock.monotonic() == clock.now_ns() / 1e9
