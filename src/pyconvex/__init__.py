@@ -6,6 +6,7 @@ The app-author API, as in Convex (snake_case)::
     from pyconvex import define_schema, define_table
 """
 
+from pyconvex.database.pagination import pagination_opts_validator, pagination_result_validator
 from pyconvex.database.schema import define_schema, define_table
 from pyconvex.errors import ConvexError
 from pyconvex.functions.references import FunctionReference, api, internal
@@ -36,6 +37,8 @@ __all__ = [
     "internal_mutation",
     "internal_query",
     "mutation",
+    "pagination_opts_validator",
+    "pagination_result_validator",
     "query",
     "v",
 ]

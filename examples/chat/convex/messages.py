@@ -4,7 +4,7 @@ import asyncio
 import time
 from typing import Any
 
-from pyconvex import ConvexError, mutation, query, v
+from pyconvex import ConvexError, mutation, pagination_opts_validator, query, v
 
 from .users import current_user
 
