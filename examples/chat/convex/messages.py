@@ -43,9 +43,8 @@ async def search(ctx: Any, args: dict[str, Any]) -> Any:
 @query(
     args={
         "channelId": v.id("channels"),
-        "paginationOpts": v.object(
-            {"numItems": v.number(), "cursor": v.union(v.string(), v.null())}
-        ),
+        # Accepts everything usePaginatedQuery sends (id, endCursor, ...).
+        "paginationOpts": pagination_opts_validator,
     }
 )
 async def paginated(ctx: Any, args: dict[str, Any]) -> Any:
