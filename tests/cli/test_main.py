@@ -80,3 +80,50 @@ def test_python_dash_m_and_version() -> None:
         [sys.executable, "-m", "pyconvex", "--version"], capture_output=True, text=True, check=True
     )
     assert "pyconvex" in result.stdout
+
+
+def test_dev_serves_the_app_and_writes_env_local(app: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pyconvex", "dev", str(app), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.post(
+                    f"{url}/api/mutation", json={"path": "notes:add", "args": {"text": "hi"}}
+                )
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and process.poll() is None, "dev did not start"
+                time.sleep(0.05)
+        assert response.json()["status"] == "success"
+        listed = httpx.post(f"{url}/api/query", json={"path": "notes:all", "args": {}})
+        assert listed.json()["value"] == ["hi"]
+        env = (app.parent / ".env.local").read_text()
+        assert f"CONVEX_URL={url}" in env and f"VITE_CONVEX_URL={url}" in env
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_dev_with_a_broken_app_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "convex").mkdir()
+    (tmp_path / "convex" / "bad.py").write_text("raise ValueError('typo in the app')\n")
+    result = CliRunner().invoke(main, ["dev", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "typo in the app" in result.output and "Traceback" not in result.output

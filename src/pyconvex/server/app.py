@@ -1,0 +1,57 @@
+"""The ASGI application: routes, CORS and path normalisation.
+
+``create_app(backend)`` returns a Starlette app serving the HTTP function API at
+the host root. Browsers need CORS (the clients' ``Convex-Client`` and
+``Authorization`` headers trigger a preflight): the request's origin and headers
+are mirrored, credentials allowed, preflights cached for a day. Repeated slashes
+are collapsed, because the JS client appends ``/api/...`` to the deployment URL
+as given (a trailing slash there makes ``//api/...``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pyconvex.application import Backend
+from pyconvex.server.http_api import routes
+
+__all__ = ["create_app"]
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+class _CollapseSlashes:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and "//" in scope["path"]:
+            scope = {**scope, "path": _SLASHES.sub("/", scope["path"])}
+        await self.app(scope, receive, send)
+
+
+def create_app(backend: Backend, *, production: bool = False) -> Starlette:
+    """The ASGI app serving ``backend``.
+
+    Args:
+        production: hide the details of non-``ConvexError`` failures from clients.
+    """
+    return Starlette(
+        routes=routes(backend, production=production),
+        middleware=[
+            Middleware(_CollapseSlashes),
+            Middleware(
+                CORSMiddleware,
+                allow_origin_regex=".*",
+                allow_credentials=True,
+                allow_methods=["GET", "POST", "OPTIONS", "PATCH", "DELETE", "PUT"],
+                allow_headers=["*"],
+                max_age=86400,
+            ),
+        ],
+    )

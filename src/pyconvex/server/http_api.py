@@ -1,0 +1,272 @@
+"""The HTTP function API used by the official HTTP clients (protocol.md section 4).
+
+* ``POST /api/query|mutation|action`` with ``{"path", "args", "format"}``; ``args`` is
+  a one-element array (JS) or a bare object (Python). ``GET /api/query`` takes the same
+  as query parameters.
+* ``POST /api/query_ts`` and ``/api/query_at_ts`` pin a snapshot (``consistentQuery``).
+* ``POST /api/function`` runs any public function; ``POST /api/run/<module>/<function>``
+  takes ``{"args"}`` and answers in clean JSON by default.
+
+A function that fails is still a 200, with ``status: "error"`` (and ``errorData`` for a
+``ConvexError``); a request that is malformed gets a non-2xx ``{"code", "message"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import struct
+import traceback
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pyconvex.application import Backend
+from pyconvex.errors import (
+    ArgumentValidationError,
+    ConvexError,
+    FunctionNotFoundError,
+    PyConvexError,
+    ReturnsValidationError,
+)
+from pyconvex.functions.references import canonical_path
+from pyconvex.functions.registry import FunctionKind
+from pyconvex.values.json import decode_json, encode_clean_json, encode_json
+
+__all__ = ["RequestError", "routes"]
+
+_ENCODED_FORMATS = frozenset({"convex_encoded_json", "convex_json"})
+_CLEAN_FORMATS = frozenset({None, "json", "convex_clean_json"})
+
+
+class RequestError(Exception):
+    """A request-level failure: answered with ``status`` and ``{"code", "message"}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def response(self) -> JSONResponse:
+        """The JSON error response."""
+        return JSONResponse({"code": self.code, "message": self.message}, status_code=self.status)
+
+
+def routes(backend: Backend, *, production: bool = False) -> list[Route]:
+    """The function API's routes for ``backend``."""
+    api = _FunctionApi(backend, production)
+    return [
+        Route("/api/query", api.query, methods=["POST", "GET"]),
+        Route("/api/mutation", api.mutation, methods=["POST"]),
+        Route("/api/action", api.action, methods=["POST"]),
+        Route("/api/function", api.function, methods=["POST"]),
+        Route("/api/query_ts", api.query_ts, methods=["POST"]),
+        Route("/api/query_at_ts", api.query_at_ts, methods=["POST"]),
+        Route("/api/run/{path:path}", api.run, methods=["POST"]),
+    ]
+
+
+class _FunctionApi:
+    def __init__(self, backend: Backend, production: bool) -> None:
+        self.backend = backend
+        self.production = production
+
+    async def query(self, request: Request) -> Response:
+        if request.method == "GET":
+            try:
+                body = _query_string(request)
+            except RequestError as error:
+                return error.response()
+            return await self._handle(request, FunctionKind.QUERY, body)
+        return await self._handle(request, FunctionKind.QUERY)
+
+    async def mutation(self, request: Request) -> Response:
+        return await self._handle(request, FunctionKind.MUTATION)
+
+    async def action(self, request: Request) -> Response:
+        return await self._handle(request, FunctionKind.ACTION)
+
+    async def function(self, request: Request) -> Response:
+        return await self._handle(request, None)
+
+    async def query_at_ts(self, request: Request) -> Response:
+        return await self._handle(request, FunctionKind.QUERY, at_ts=True)
+
+    async def query_ts(self, request: Request) -> Response:
+        ts = self.backend.database.latest_ts
+        return JSONResponse({"ts": base64.b64encode(struct.pack("<Q", ts)).decode()})
+
+    async def run(self, request: Request) -> Response:
+        segments = [s for s in request.path_params["path"].split("/") if s]
+        if len(segments) < 2:
+            return RequestError(
+                400, "BadConvexFunctionIdentifier", "Expected /api/run/<module>/<function>"
+            ).response()
+        try:
+            body = await _read_json(request, allow_empty=True)
+        except RequestError as error:
+            return error.response()
+        body = {**body, "path": "/".join(segments[:-1]) + ":" + segments[-1]}
+        return await self._handle(request, None, body)
+
+    async def _handle(
+        self,
+        request: Request,
+        kind: FunctionKind | None,
+        body: dict[str, Any] | None = None,
+        *,
+        at_ts: bool = False,
+    ) -> Response:
+        try:
+            if body is None:
+                body = await _read_json(request)
+            call = _Call.parse(body, at_ts=at_ts)
+            _check_auth(request)
+        except RequestError as error:
+            return error.response()
+        return await self._execute(call, kind)
+
+    async def _execute(self, call: _Call, kind: FunctionKind | None) -> Response:
+        executor = self.backend.executor
+        try:
+            definition = executor.registry.resolve(call.path, allow_internal=False)
+            kind = kind or definition.kind
+            if kind is FunctionKind.QUERY:
+                value = (await executor.run_query(call.path, call.args, ts=call.ts)).value
+            elif kind is FunctionKind.MUTATION:
+                value = (await executor.run_mutation(call.path, call.args)).value
+            else:
+                value = (await executor.run_action(call.path, call.args)).value
+        except Exception as error:  # a function error: reported in the body, status 200
+            return JSONResponse(self._error_body(error, call))
+        return JSONResponse({"status": "success", "value": call.encode(value), "logLines": []})
+
+    def _error_body(self, error: Exception, call: _Call) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": "error", "logLines": []}
+        request_id = secrets.token_hex(8)
+        if isinstance(error, FunctionNotFoundError):
+            body["errorMessage"] = error.message
+            return body
+        if isinstance(error, ConvexError):
+            body["errorData"] = call.encode(error.data)
+            detail = f"Uncaught ConvexError: {_data_text(error.data)}"
+        elif isinstance(error, (ArgumentValidationError, ReturnsValidationError)):
+            detail = error.message
+        elif isinstance(error, PyConvexError):
+            detail = f"Uncaught Error: {error.message}"
+        else:
+            detail = (
+                f"Uncaught Error: {error}" if str(error) else f"Uncaught {type(error).__name__}"
+            )
+            detail += _stack(error)
+        if self.production and not isinstance(error, ConvexError):
+            detail = ""  # production hides everything but ConvexError data
+        message = f"[Request ID: {request_id}] Server Error"
+        body["errorMessage"] = f"{message}\n{detail}" if detail else message
+        return body
+
+
+class _Call:
+    """A parsed function call: path, arguments, output format, snapshot."""
+
+    def __init__(self, path: str, args: dict[str, Any], clean: bool, ts: int | None) -> None:
+        self.path = path
+        self.args = args
+        self.clean = clean
+        self.ts = ts
+
+    @classmethod
+    def parse(cls, body: dict[str, Any], *, at_ts: bool) -> _Call:
+        path = body.get("path")
+        if not isinstance(path, str):
+            raise RequestError(400, "BadConvexFunctionIdentifier", "Missing function path")
+        try:
+            path = canonical_path(path)
+        except ValueError:
+            raise RequestError(
+                400, "BadConvexFunctionIdentifier", f"Invalid function path: {path!r}"
+            ) from None
+        output_format = body.get("format")
+        if output_format not in _ENCODED_FORMATS and output_format not in _CLEAN_FORMATS:
+            raise RequestError(400, "BadRequest", f"Unsupported format: {output_format!r}")
+        return cls(
+            path,
+            _arguments(body.get("args")),
+            output_format not in _ENCODED_FORMATS,
+            _snapshot(body.get("ts")) if at_ts else None,
+        )
+
+    def encode(self, value: Any) -> Any:
+        return encode_clean_json(value) if self.clean else encode_json(value)
+
+
+def _arguments(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if isinstance(raw, list):
+        if len(raw) != 1:
+            raise RequestError(400, "BadRequest", "args must be an array of one object")
+        raw = raw[0]
+    try:
+        args = decode_json(raw)
+    except PyConvexError as error:
+        raise RequestError(400, "BadRequest", f"Invalid arguments: {error.message}") from None
+    if not isinstance(args, dict):
+        raise RequestError(400, "BadRequest", "args must be an object")
+    return args
+
+
+def _snapshot(raw: Any) -> int:
+    try:
+        value: int = struct.unpack("<Q", base64.b64decode(raw, validate=True))[0]
+    except Exception:
+        raise RequestError(400, "BadRequest", f"Invalid ts: {raw!r}") from None
+    return value
+
+
+async def _read_json(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip() and allow_empty:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError(400, "BadJsonBody", f"Failed to parse JSON body: {error}") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, "BadJsonBody", "The request body must be a JSON object")
+    return body
+
+
+def _query_string(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    try:
+        args = json.loads(params.get("args", "{}"))
+    except json.JSONDecodeError as error:
+        raise RequestError(400, "BadRequest", f"Invalid args: {error}") from None
+    return {"path": params.get("path"), "args": args, "format": params.get("format")}
+
+
+def _check_auth(request: Request) -> None:
+    header = request.headers.get("authorization")
+    if header:
+        # No auth providers can be configured yet; Convex rejects tokens it cannot
+        # verify rather than treating the caller as signed out.
+        raise RequestError(
+            401,
+            "NoAuthProvider",
+            "No auth provider found matching the given token. Check that your JWT's issuer "
+            "and audience match one of your configured providers: []",
+        )
+
+
+def _data_text(data: Any) -> str:
+    return data if isinstance(data, str) else json.dumps(encode_json(data), sort_keys=True)
+
+
+def _stack(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)[-5:]
+    return "".join(f"\n    at {f.name} ({f.filename}:{f.lineno})" for f in frames)

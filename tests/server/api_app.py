@@ -1,0 +1,49 @@
+"""Functions exercised by the HTTP API and official-client tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyconvex import ConvexError, Int64, action, internal_query, mutation, query, v
+
+
+@query
+async def echo(ctx: Any, args: dict[str, Any]) -> Any:
+    return args
+
+
+@query(args={"n": v.int64()})
+async def double(ctx: Any, args: dict[str, Any]) -> Any:
+    return args["n"] * 2
+
+
+@mutation(args={"text": v.string()})
+async def add(ctx: Any, args: dict[str, Any]) -> str:
+    return await ctx.db.insert("notes", {"text": args["text"]})
+
+
+@query
+async def count(ctx: Any) -> int:
+    return len(await ctx.db.query("notes").collect())
+
+
+@action(args={"text": v.string()})
+async def add_twice(ctx: Any, args: dict[str, Any]) -> int:
+    await ctx.run_mutation("api:add", args)
+    await ctx.run_mutation("api:add", args)
+    return await ctx.run_query("api:count")
+
+
+@query
+async def fail(ctx: Any) -> None:
+    raise ConvexError({"code": Int64(7), "why": "because"})
+
+
+@mutation
+async def crash(ctx: Any) -> None:
+    raise RuntimeError("something broke")
+
+
+@internal_query
+async def hidden(ctx: Any) -> str:
+    return "secret"

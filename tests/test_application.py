@@ -1,0 +1,34 @@
+"""The composition root (application.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pyconvex.application import Backend, default_data_path
+
+
+def test_open_loads_an_app_and_keeps_its_data(tmp_path: Path) -> None:
+    app = tmp_path / "convex"
+    app.mkdir()
+    (app / "things.py").write_text(
+        "from pyconvex import mutation, query\n\n"
+        "@mutation\nasync def make(ctx):\n    return await ctx.db.insert('things', {})\n\n"
+        "@query\nasync def count(ctx):\n    return len(await ctx.db.query('things').collect())\n"
+    )
+    backend = Backend.open(app)
+    try:
+        asyncio.run(backend.executor.run_mutation("things:make"))
+    finally:
+        backend.close()
+    assert default_data_path(app).exists()
+    backend = Backend.open(app)
+    try:
+        assert asyncio.run(backend.executor.run_query("things:count")).value == 1.0
+    finally:
+        backend.close()
+    in_memory = Backend.open(app, data_path=":memory:")
+    try:
+        assert asyncio.run(in_memory.executor.run_query("things:count")).value == 0.0
+    finally:
+        in_memory.close()
