@@ -1,24 +1,31 @@
-"""The composition root: one deployment's storage, database and functions.
+"""The composition root: one deployment's storage, database, functions and admin key.
 
 :class:`Backend` wires a persistence, a :class:`~pyconvex.database.database.Database`
-and an :class:`~pyconvex.functions.executor.Executor` for an app; the server and
-the CLI use it, and it does nothing else.
+and an :class:`~pyconvex.functions.executor.Executor` for an app. The server and the
+CLI use it; it wires and does nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import secrets
+import threading
 from pathlib import Path
 
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
 from pyconvex.functions.executor import Executor
-from pyconvex.functions.loader import load_app
+from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
 from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
 
 __all__ = ["Backend", "default_data_path"]
+
+_ADMIN_KEY_HASH = "admin_key_sha256"
 
 
 def default_data_path(app_dir: Path) -> Path:
@@ -27,22 +34,33 @@ def default_data_path(app_dir: Path) -> Path:
 
 
 class Backend:
-    """A deployment: storage, database, schema and functions, ready to run.
+    """A deployment: storage, database, schema, functions and admin key.
 
     Args:
         persistence: the store the database lives in.
         registry: the app's functions.
         schema: the app's schema (None: no schema).
+        admin_key_file: where a local deployment keeps its admin key (None: memory only).
     """
 
     def __init__(
-        self, persistence: Persistence, registry: Registry, schema: Schema | None = None
+        self,
+        persistence: Persistence,
+        registry: Registry,
+        schema: Schema | None = None,
+        *,
+        admin_key_file: Path | None = None,
+        functions_dir: Path | None = None,
     ) -> None:
         self.persistence = persistence
         self.database = Database(persistence)
         self.database.apply_schema(schema)
         self.registry = registry
+        self.schema = schema
+        self.functions_dir = functions_dir
         self.executor = Executor(self.database, registry)
+        self.admin_key = self._load_admin_key(admin_key_file)
+        self._reload_lock = threading.Lock()
 
     @classmethod
     def open(cls, app_dir: str | Path, *, data_path: str | Path | None = None) -> Backend:
@@ -53,20 +71,75 @@ class Backend:
             SchemaError: existing data does not match the app's schema.
         """
         app = load_app(app_dir)
+        key_file: Path | None = None
         if data_path == ":memory:":
             persistence: Persistence = MemoryPersistence()
         else:
             path = Path(data_path) if data_path else default_data_path(Path(app_dir))
             path.parent.mkdir(parents=True, exist_ok=True)
             persistence = SqlitePersistence(path)
+            key_file = path.parent / "admin_key"
         try:
-            return cls(persistence, app.registry, app.schema)
+            return cls(
+                persistence,
+                app.registry,
+                app.schema,
+                admin_key_file=key_file,
+                functions_dir=Path(app_dir),
+            )
         except BaseException:
             persistence.close()
             raise
+
+    # -- code ---------------------------------------------------------------
+
+    def reload(self, functions_dir: str | Path | None = None) -> LoadedApp:
+        """Load the app again and swap it in atomically.
+
+        Everything is checked first (imports, function definitions, the schema
+        against existing data); on any error the old functions and schema keep
+        serving and the error is raised.
+        """
+        with self._reload_lock:
+            folder = Path(functions_dir) if functions_dir is not None else self.functions_dir
+            if folder is None:
+                raise ValueError("This backend was not loaded from a functions folder")
+            app = load_app(folder)
+            self.database.apply_schema(app.schema)
+            self.executor.swap_registry(app.registry)
+            self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
+            return app
+
+    # -- admin key --------------------------------------------------------
+
+    def check_admin_key(self, key: str) -> bool:
+        """Whether ``key`` is this deployment's admin key (constant-time)."""
+        stored = self.persistence.get_global(_ADMIN_KEY_HASH)
+        return stored is not None and hmac.compare_digest(stored, _hash(key))
+
+    def _load_admin_key(self, key_file: Path | None) -> str | None:
+        stored = self.persistence.get_global(_ADMIN_KEY_HASH)
+        if stored is not None and key_file is not None and key_file.exists():
+            key = key_file.read_text().strip()
+            if hmac.compare_digest(stored, _hash(key)):
+                return key
+        # First start (or the key file was lost): issue a new key. Only its hash
+        # is stored with the data; the key itself goes to the owner-only file.
+        key = f"pyconvex-admin|{secrets.token_urlsafe(32)}"
+        self.persistence.write((), (), [(_ADMIN_KEY_HASH, _hash(key))])
+        if key_file is not None:
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key + "\n")
+        return key
 
     def close(self) -> None:
         """Stop the functions and the committer, and close the store."""
         self.executor.close()
         self.database.close()
         self.persistence.close()
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -166,6 +166,10 @@ class Executor:
         self.inline_monitor = InlineMonitor(knobs.INLINE_PREEMPT_SECONDS)
         self._home: Worker | None = None
 
+    def swap_registry(self, registry: Registry) -> None:
+        """Serve ``registry`` from now on; executions already running finish on the old one."""
+        self.registry = registry
+
     def close(self) -> None:
         """Stop the worker threads (the database stays open)."""
         for pool in (self._queries, self._mutations, self._actions):
@@ -314,7 +318,7 @@ class Executor:
         token = self.watchdog.watch(_monotonic() + self.action_timeout_seconds)
         try:
             checked = _validated_args(definition, args, None)
-            ctx = self._action_ctx(identity, sync=not definition.is_async)
+            ctx = self.action_context(identity, sync=not definition.is_async)
             result = await _invoke(definition, ctx, checked)
             return _validated_return(definition, result, None)
         except ExecutionInterrupted:
@@ -323,7 +327,9 @@ class Executor:
             if self.watchdog.unwatch(token):
                 raise _timeout(self.action_timeout_seconds)
 
-    def _action_ctx(self, identity: UserIdentity | None, *, sync: bool) -> ActionCtx:
+    def action_context(self, identity: UserIdentity | None, *, sync: bool = False) -> ActionCtx:
+        """An action's ``ctx`` (also used by HTTP actions): each call its own transaction."""
+
         async def query(reference: Any, args: Any) -> Any:
             result = await self.run_query(reference, args, identity=identity, allow_internal=True)
             return result.value

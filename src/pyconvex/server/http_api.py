@@ -34,26 +34,14 @@ from pyconvex.errors import (
 )
 from pyconvex.functions.references import canonical_path
 from pyconvex.functions.registry import FunctionKind
+from pyconvex.server.admin import is_admin
+from pyconvex.server.errors import RequestError
 from pyconvex.values.json import decode_json, encode_clean_json, encode_json
 
-__all__ = ["RequestError", "routes"]
+__all__ = ["routes"]
 
 _ENCODED_FORMATS = frozenset({"convex_encoded_json", "convex_json"})
 _CLEAN_FORMATS = frozenset({None, "json", "convex_clean_json"})
-
-
-class RequestError(Exception):
-    """A request-level failure: answered with ``status`` and ``{"code", "message"}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def response(self) -> JSONResponse:
-        """The JSON error response."""
-        return JSONResponse({"code": self.code, "message": self.message}, status_code=self.status)
 
 
 def routes(backend: Backend, *, production: bool = False) -> list[Route]:
@@ -125,22 +113,43 @@ class _FunctionApi:
             if body is None:
                 body = await _read_json(request)
             call = _Call.parse(body, at_ts=at_ts)
-            _check_auth(request)
+            admin = self._check_auth(request)
         except RequestError as error:
             return error.response()
-        return await self._execute(call, kind)
+        return await self._execute(call, kind, admin)
 
-    async def _execute(self, call: _Call, kind: FunctionKind | None) -> Response:
+    def _check_auth(self, request: Request) -> bool:
+        if is_admin(request, self.backend):
+            return True
+        if request.headers.get("authorization"):
+            # No auth providers can be configured yet; Convex rejects tokens it
+            # cannot verify rather than treating the caller as signed out.
+            raise RequestError(
+                401,
+                "NoAuthProvider",
+                "No auth provider found matching the given token. Check that your JWT's "
+                "issuer and audience match one of your configured providers: []",
+            )
+        return False
+
+    async def _execute(self, call: _Call, kind: FunctionKind | None, admin: bool) -> Response:
         executor = self.backend.executor
         try:
-            definition = executor.registry.resolve(call.path, allow_internal=False)
+            definition = executor.registry.resolve(call.path, allow_internal=admin)
             kind = kind or definition.kind
             if kind is FunctionKind.QUERY:
-                value = (await executor.run_query(call.path, call.args, ts=call.ts)).value
+                result = await executor.run_query(
+                    call.path, call.args, ts=call.ts, allow_internal=admin
+                )
+                value = result.value
             elif kind is FunctionKind.MUTATION:
-                value = (await executor.run_mutation(call.path, call.args)).value
+                value = (
+                    await executor.run_mutation(call.path, call.args, allow_internal=admin)
+                ).value
             else:
-                value = (await executor.run_action(call.path, call.args)).value
+                value = (
+                    await executor.run_action(call.path, call.args, allow_internal=admin)
+                ).value
         except Exception as error:  # a function error: reported in the body, status 200
             return JSONResponse(self._error_body(error, call))
         return JSONResponse({"status": "success", "value": call.encode(value), "logLines": []})
@@ -248,19 +257,6 @@ def _query_string(request: Request) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise RequestError(400, "BadRequest", f"Invalid args: {error}") from None
     return {"path": params.get("path"), "args": args, "format": params.get("format")}
-
-
-def _check_auth(request: Request) -> None:
-    header = request.headers.get("authorization")
-    if header:
-        # No auth providers can be configured yet; Convex rejects tokens it cannot
-        # verify rather than treating the caller as signed out.
-        raise RequestError(
-            401,
-            "NoAuthProvider",
-            "No auth provider found matching the given token. Check that your JWT's issuer "
-            "and audience match one of your configured providers: []",
-        )
 
 
 def _data_text(data: Any) -> str:
