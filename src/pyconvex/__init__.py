@@ -9,6 +9,7 @@ The app-author API, as in Convex (snake_case)::
 from pyconvex.database.pagination import pagination_opts_validator, pagination_result_validator
 from pyconvex.database.schema import define_schema, define_table
 from pyconvex.errors import ConvexError
+from pyconvex.functions.env import env
 from pyconvex.functions.references import FunctionReference, api, internal
 from pyconvex.functions.registry import (
     action,
@@ -32,6 +33,7 @@ __all__ = [
     "api",
     "define_schema",
     "define_table",
+    "env",
     "internal",
     "internal_action",
     "internal_mutation",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
+from pyconvex.functions import env as environment
 from pyconvex.functions.executor import Executor
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
@@ -51,9 +52,10 @@ class Backend:
         *,
         admin_key_file: Path | None = None,
         functions_dir: Path | None = None,
+        database: Database | None = None,
     ) -> None:
         self.persistence = persistence
-        self.database = Database(persistence)
+        self.database = database or Database(persistence)
         self.database.apply_schema(schema)
         self.registry = registry
         self.schema = schema
@@ -70,7 +72,6 @@ class Backend:
             Exception: loading the app failed (the error of the failing module).
             SchemaError: existing data does not match the app's schema.
         """
-        app = load_app(app_dir)
         key_file: Path | None = None
         if data_path == ":memory:":
             persistence: Persistence = MemoryPersistence()
@@ -79,15 +80,23 @@ class Backend:
             path.parent.mkdir(parents=True, exist_ok=True)
             persistence = SqlitePersistence(path)
             key_file = path.parent / "admin_key"
+        database: Database | None = None
         try:
+            database = Database(persistence)
+            # Module-level code (auth_config.py, crons.py) may read pyconvex.env.
+            environment.use_database(database)
+            app = load_app(app_dir)
             return cls(
                 persistence,
                 app.registry,
                 app.schema,
                 admin_key_file=key_file,
                 functions_dir=Path(app_dir),
+                database=database,
             )
         except BaseException:
+            if database is not None:
+                database.close()
             persistence.close()
             raise
 

@@ -47,3 +47,30 @@ async def crash(ctx: Any) -> None:
 @internal_query
 async def hidden(ctx: Any) -> str:
     return "secret"
+
+
+@mutation(args={"text": v.string()})
+async def chatty(ctx: Any, args: dict[str, Any]) -> str:
+    import logging
+    import sys
+
+    print("saving", args["text"], 3)
+    print("careful", file=sys.stderr)
+    logging.getLogger(__name__).info("info %s", "line")
+    if args["text"] == "fail":
+        raise ConvexError("refused")
+    return "ok"
+
+
+@query
+async def greeting(ctx: Any) -> Any:
+    from pyconvex import env
+
+    return env.get("GREETING", "unset")
+
+
+@action
+async def greeting_in_action(ctx: Any) -> Any:
+    from pyconvex import env
+
+    return env.get("GREETING")

@@ -121,3 +121,10 @@ async def test_get_query_cors_and_double_slashes(client: httpx.AsyncClient) -> N
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
     assert "convex-client" in preflight.headers["access-control-allow-headers"].lower()
     assert preflight.headers["access-control-allow-credentials"] == "true"
+
+
+async def test_print_and_logging_become_log_lines(client: httpx.AsyncClient) -> None:
+    body = await call(client, "mutation", "api:chatty", {"text": "hi"})
+    assert body["logLines"] == ["[LOG] saving hi 3", "[ERROR] careful"]
+    failed = await call(client, "mutation", "api:chatty", {"text": "fail"})
+    assert failed["status"] == "error" and failed["logLines"][0] == "[LOG] saving fail 3"

@@ -41,6 +41,7 @@ FIRST_USER_TABLE_NUMBER = 10_001
 SYSTEM_TABLES: Mapping[str, int] = {
     "_scheduled_functions": 1,
     "_storage": 2,
+    "_environment_variables": 3,
 }
 
 
@@ -111,6 +112,14 @@ class Catalog:
         catalog = cls(tables={})
         for name, number in SYSTEM_TABLES.items():
             catalog = catalog._with_table_number(name, number)
+        return catalog
+
+    def with_system_tables(self) -> Catalog:
+        """Return a catalog with every system table (catalogs saved by older versions lack some)."""
+        catalog = self
+        for name, number in SYSTEM_TABLES.items():
+            if catalog.table(name) is None:
+                catalog = catalog._with_table_number(name, number)
         return catalog
 
     def table(self, name: str) -> TableInfo | None:

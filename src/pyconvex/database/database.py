@@ -68,7 +68,7 @@ class Database:
         self.clock = clock or SystemClock()
         self.limits = limits or TransactionLimits()
         saved = persistence.get_global("catalog")
-        catalog = Catalog.from_json(saved) if saved else Catalog.bootstrap()
+        catalog = Catalog.from_json(saved).with_system_tables() if saved else Catalog.bootstrap()
         self.allocator = TableAllocator(catalog.next_table_number, catalog.next_index_id)
         self.creation_clock = CreationClock()
         state = DatabaseState(persistence.max_ts(), catalog, None)

@@ -199,6 +199,8 @@ class Transaction:
     page_end_cursor: str | None = None
     _open_scans: list[Any] = field(default_factory=list)
     _intervals_used: int = 0
+    #: Set for pyconvex's own writes to system tables (never for app functions).
+    system_writes: bool = False
 
     def __post_init__(self) -> None:
         if self.writable:
@@ -387,7 +389,7 @@ class Transaction:
             InvalidValueError: the document is not a valid Convex document.
         """
         self._check_writable()
-        if table_name.startswith("_"):
+        if table_name.startswith("_") and not self.system_writes:
             raise DocumentError("System tables (prefixed with `_`) are read-only.")
         if not isinstance(value, dict):
             raise DocumentError("Invalid argument `value` for `db.insert`: Value must be an Object")
@@ -444,7 +446,7 @@ class Transaction:
         table = self.table_by_number(number)
         if table is None:
             raise DocumentError(f'Table for ID "{document_id}" not found')
-        if table.name.startswith("_"):
+        if table.name.startswith("_") and not self.system_writes:
             raise DocumentError("System tables (prefixed with `_`) are read-only.")
         doc_bin = id_binary(number, internal)
         current = self._get_in_table(table, document_id, doc_bin)

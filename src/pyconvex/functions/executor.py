@@ -22,7 +22,7 @@ import inspect
 import random
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pyconvex.knobs as knobs
@@ -39,7 +39,7 @@ from pyconvex.errors import (
     ReturnsValidationError,
     ValidationError,
 )
-from pyconvex.functions import determinism
+from pyconvex.functions import console, determinism, env as environment
 from pyconvex.functions.context import (
     ActionCtx,
     Auth,
@@ -49,6 +49,7 @@ from pyconvex.functions.context import (
     QueryCtx,
     UserIdentity,
 )
+from pyconvex.functions.logs import FunctionLogs
 from pyconvex.functions.references import function_path
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
 from pyconvex.functions.workers import (
@@ -65,6 +66,13 @@ from pyconvex.values.model import Undefined, normalize_value
 __all__ = ["ActionResult", "Executor", "MutationResult", "QueryResult"]
 
 _monotonic = __import__("time").monotonic
+
+
+def _wall_ms() -> float:
+    # The real clock even inside a query's frozen time.
+    return determinism._real_time_ns() / 1e6
+
+
 T = TypeVar("T")
 _system_random = random.SystemRandom()
 MAX_CALL_DEPTH = 8
@@ -82,6 +90,7 @@ class QueryResult:
     ts: int
     read_set: ReadSet
     journal: str | None = None
+    log_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,7 @@ class MutationResult:
 
     value: Any
     ts: int
+    log_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,7 @@ class ActionResult:
     """An action's value."""
 
     value: Any
+    log_lines: list[str] = field(default_factory=list)
 
 
 class _Budget:
@@ -155,6 +166,9 @@ class Executor:
         action_timeout_seconds: float = knobs.ACTION_TIMEOUT_SECONDS,
     ) -> None:
         determinism.install()
+        console.install()
+        environment.use_database(database)
+        self.logs = FunctionLogs()
         self.database = database
         self.registry = registry
         self.user_timeout_seconds = user_timeout_seconds
@@ -225,6 +239,25 @@ class Executor:
         """Run a query at the latest snapshot (or at ``ts``)."""
         definition = self.resolve(target, FunctionKind.QUERY, allow_internal=allow_internal)
         who = _identity(identity)
+        with _RunRecord(self.logs, definition) as record:
+            result = await self._run_query(definition, args, who, ts)
+            record.lines = result.log_lines
+            return result
+
+    async def _run_query(
+        self,
+        definition: FunctionDefinition,
+        args: Any,
+        who: UserIdentity | None,
+        ts: int | None,
+    ) -> QueryResult:
+        if definition.is_async:
+            try:
+                return await self._inline(
+                    lambda: self._query_in_worker(definition, args, who, ts, watched=False)
+                )
+            except Preempted:
+                pass  # it holds the loop too long: run it where it can block only itself
         return await self._queries.run(lambda: self._query_in_worker(definition, args, who, ts))
 
     async def _query_in_worker(
@@ -233,11 +266,16 @@ class Executor:
         args: Any,
         identity: UserIdentity | None,
         ts: int | None,
+        *,
+        watched: bool = True,
     ) -> QueryResult:
         transaction = self.database.begin(writable=False, ts=ts)
-        value = await _Execution(self, transaction, identity).run_top(definition, args)
+        execution = _Execution(self, transaction, identity, watched=watched)
+        value = await execution.run_top(definition, args)
         read_set = transaction.finalize_reads()
-        return QueryResult(value, transaction.begin_ts, read_set, transaction.page_end_cursor)
+        return QueryResult(
+            value, transaction.begin_ts, read_set, transaction.page_end_cursor, execution.lines
+        )
 
     async def run_mutation(
         self,
@@ -254,10 +292,18 @@ class Executor:
         """
         definition = self.resolve(target, FunctionKind.MUTATION, allow_internal=allow_internal)
         who = _identity(identity)
+        with _RunRecord(self.logs, definition) as record:
+            result = await self._run_mutation(definition, args, who)
+            record.lines = result.log_lines
+            return result
+
+    async def _run_mutation(
+        self, definition: FunctionDefinition, args: Any, who: UserIdentity | None
+    ) -> MutationResult:
         backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
         conflict: Conflict | None = None
         for attempt in range(knobs.OCC_MAX_RETRIES + 1):
-            transaction, value = await self._execute_mutation(definition, args, who)
+            transaction, value, lines = await self._execute_mutation(definition, args, who)
             try:
                 ts = await self.database.commit_async(transaction, origin=definition.path)
             except CommitConflict as error:
@@ -267,13 +313,13 @@ class Executor:
                     await asyncio.sleep(_system_random.uniform(0, backoff))
                     backoff = min(backoff * 2, knobs.OCC_MAX_BACKOFF_SECONDS)
                 continue
-            return MutationResult(value, ts)
+            return MutationResult(value, ts, lines)
         assert conflict is not None
         raise _occ_failure(conflict, definition.path)
 
     async def _execute_mutation(
         self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
-    ) -> tuple[Transaction, Any]:
+    ) -> tuple[Transaction, Any, list[str]]:
         if definition.is_async:
             try:
                 return await self._inline(
@@ -292,11 +338,11 @@ class Executor:
         identity: UserIdentity | None,
         *,
         watched: bool = True,
-    ) -> tuple[Transaction, Any]:
+    ) -> tuple[Transaction, Any, list[str]]:
         transaction = self.database.begin(writable=True)
         execution = _Execution(self, transaction, identity, watched=watched)
         value = await execution.run_top(definition, args)
-        return transaction, value
+        return transaction, value, execution.lines
 
     async def run_action(
         self,
@@ -309,23 +355,32 @@ class Executor:
         """Run an action."""
         definition = self.resolve(target, FunctionKind.ACTION, allow_internal=allow_internal)
         who = _identity(identity)
-        value = await self._actions.run(lambda: self._action_in_worker(definition, args, who))
-        return ActionResult(value)
+        with _RunRecord(self.logs, definition) as record:
+            result = await self._actions.run(lambda: self._action_in_worker(definition, args, who))
+            record.lines = result.log_lines
+            return result
 
     async def _action_in_worker(
         self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
-    ) -> Any:
+    ) -> ActionResult:
         token = self.watchdog.watch(_monotonic() + self.action_timeout_seconds)
+        capture = console.capture()
         try:
-            checked = _validated_args(definition, args, None)
-            ctx = self.action_context(identity, sync=not definition.is_async)
-            result = await _invoke(definition, ctx, checked)
-            return _validated_return(definition, result, None)
-        except ExecutionInterrupted:
-            raise _timeout(self.action_timeout_seconds) from None
-        finally:
-            if self.watchdog.unwatch(token):
-                raise _timeout(self.action_timeout_seconds)
+            try:
+                checked = _validated_args(definition, args, None)
+                ctx = self.action_context(identity, sync=not definition.is_async)
+                result = await _invoke(definition, ctx, checked)
+                value = _validated_return(definition, result, None)
+            except ExecutionInterrupted:
+                raise _timeout(self.action_timeout_seconds) from None
+            finally:
+                lines = console.release(capture)
+                if self.watchdog.unwatch(token):
+                    raise _timeout(self.action_timeout_seconds)
+        except BaseException as error:
+            _attach_lines(error, lines)
+            raise
+        return ActionResult(value, lines)
 
     def action_context(self, identity: UserIdentity | None, *, sync: bool = False) -> ActionCtx:
         """An action's ``ctx`` (also used by HTTP actions): each call its own transaction."""
@@ -383,20 +438,29 @@ class _Execution:
         self.depth = 0
         self.budget: _Budget | None = None
         self.watched = watched
+        self.lines: list[str] = []
 
     async def run_top(self, definition: FunctionDefinition, args: Any) -> Any:
         limit = self.executor.user_timeout_seconds
         self.budget = _Budget(self.executor.watchdog if self.watched else None, limit)
         seed = int.from_bytes(determinism._real_urandom(16), "big")
         token = determinism.enter(self.transaction.begin_wall_ns, seed)
+        logging_token = console.capture()
+        env_token = environment.use_transaction(self.transaction)
         try:
-            return await self.call(definition, args, sync_caller=False)
-        except ExecutionInterrupted:
-            raise _timeout(limit) from None
-        finally:
-            determinism.leave(token)
-            if self.budget.finish():
-                raise _timeout(limit)
+            try:
+                return await self.call(definition, args, sync_caller=False)
+            except ExecutionInterrupted:
+                raise _timeout(limit) from None
+            finally:
+                environment._transaction.reset(env_token)
+                determinism.leave(token)
+                self.lines = console.release(logging_token)
+                if self.budget.finish():
+                    raise _timeout(limit)
+        except BaseException as error:
+            _attach_lines(error, self.lines)
+            raise
 
     def call(self, definition: FunctionDefinition, args: Any, *, sync_caller: bool) -> Any:
         """Run ``definition`` on this execution's transaction (awaitable unless sync)."""
@@ -463,6 +527,46 @@ class _Execution:
             return self.call(definition, args, sync_caller=sync)
 
         return call
+
+
+def _attach_lines(error: BaseException, lines: list[str]) -> None:
+    # The caller (HTTP API, sync protocol) returns a failed execution's log lines too.
+    try:
+        error.__pyconvex_log_lines__ = lines  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+
+
+class _RunRecord:
+    """Records one top-level run in the function logs, however it ends."""
+
+    def __init__(self, logs: FunctionLogs, definition: FunctionDefinition) -> None:
+        self._logs = logs
+        self._definition = definition
+        self.lines: list[str] = []
+
+    def __enter__(self) -> _RunRecord:
+        self._start = _monotonic()
+        self._wall = _wall_ms()
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        lines = self.lines if error is None else console.log_lines_of(error)
+        self._logs.record(
+            path=self._definition.path or "?",
+            kind=self._definition.kind.value,
+            started_at_ms=self._wall,
+            duration_ms=(_monotonic() - self._start) * 1000,
+            outcome="success" if error is None else "failure",
+            error=None if error is None else _error_text(error),
+            log_lines=tuple(lines),
+        )
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, PyConvexError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
 
 
 def _identity(identity: dict[str, Any] | UserIdentity | None) -> UserIdentity | None:

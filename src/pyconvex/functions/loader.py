@@ -19,6 +19,7 @@ from typing import Any
 
 from pyconvex.database.schema import Schema
 from pyconvex.errors import SchemaError
+from pyconvex.functions import console
 from pyconvex.functions.registry import Registry
 
 __all__ = ["LoadedApp", "load_app"]
@@ -47,6 +48,8 @@ def load_app(folder: str | Path) -> LoadedApp:
     if not root.is_dir():
         raise FileNotFoundError(f"No functions folder at {root}")
     package = _private_package(root)
+    # logging.getLogger(__name__) in an app module is a child of the package logger.
+    console.attach_logger(package)
     modules: dict[str, types.ModuleType] = {}
     for file in sorted(root.rglob("*.py")):
         relative = file.relative_to(root).with_suffix("")

@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
+from pyconvex.server import admin
 from pyconvex.server.http_api import routes
 
 __all__ = ["create_app"]
@@ -42,7 +43,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
         production: hide the details of non-``ConvexError`` failures from clients.
     """
     return Starlette(
-        routes=routes(backend, production=production),
+        routes=[*routes(backend, production=production), *admin.routes(backend)],
         middleware=[
             Middleware(_CollapseSlashes),
             Middleware(

@@ -32,6 +32,8 @@ from pyconvex.errors import (
     PyConvexError,
     ReturnsValidationError,
 )
+from pyconvex.functions.console import log_lines_of
+from pyconvex.functions.executor import ActionResult, MutationResult, QueryResult
 from pyconvex.functions.references import canonical_path
 from pyconvex.functions.registry import FunctionKind
 from pyconvex.server.admin import is_admin
@@ -137,25 +139,27 @@ class _FunctionApi:
         try:
             definition = executor.registry.resolve(call.path, allow_internal=admin)
             kind = kind or definition.kind
+            result: QueryResult | MutationResult | ActionResult
             if kind is FunctionKind.QUERY:
                 result = await executor.run_query(
                     call.path, call.args, ts=call.ts, allow_internal=admin
                 )
-                value = result.value
             elif kind is FunctionKind.MUTATION:
-                value = (
-                    await executor.run_mutation(call.path, call.args, allow_internal=admin)
-                ).value
+                result = await executor.run_mutation(call.path, call.args, allow_internal=admin)
             else:
-                value = (
-                    await executor.run_action(call.path, call.args, allow_internal=admin)
-                ).value
+                result = await executor.run_action(call.path, call.args, allow_internal=admin)
         except Exception as error:  # a function error: reported in the body, status 200
             return JSONResponse(self._error_body(error, call))
-        return JSONResponse({"status": "success", "value": call.encode(value), "logLines": []})
+        lines = self._lines(result.log_lines)
+        return JSONResponse(
+            {"status": "success", "value": call.encode(result.value), "logLines": lines}
+        )
+
+    def _lines(self, lines: list[str]) -> list[str]:
+        return [] if self.production else lines
 
     def _error_body(self, error: Exception, call: _Call) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": "error", "logLines": []}
+        body: dict[str, Any] = {"status": "error", "logLines": self._lines(log_lines_of(error))}
         request_id = secrets.token_hex(8)
         if isinstance(error, FunctionNotFoundError):
             body["errorMessage"] = error.message

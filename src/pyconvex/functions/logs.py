@@ -1,0 +1,137 @@
+"""Function-run logs: every execution's path, kind, duration, outcome and log lines.
+
+The executor records a :class:`FunctionRun` for every top-level call. The
+:class:`FunctionLogs` buffer keeps the newest ones for ``pyconvex logs`` (read by
+cursor, with long polling) and calls listeners (``pyconvex dev`` prints runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FunctionLogs", "FunctionRun", "format_run"]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRun:
+    """One finished function execution.
+
+    Attributes:
+        id: increasing number; cursors are ids.
+        path: the function's canonical path.
+        kind: ``"query"``, ``"mutation"``, ``"action"`` or ``"http"``.
+        started_at_ms: wall-clock start, milliseconds since the epoch.
+        duration_ms: how long it took, retries included.
+        outcome: ``"success"`` or ``"failure"``.
+        error: the error message of a failure.
+        log_lines: the function's own log lines (``[LOG] ...``).
+    """
+
+    id: int
+    path: str
+    kind: str
+    started_at_ms: float
+    duration_ms: float
+    outcome: str
+    error: str | None = None
+    log_lines: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form served by the admin logs endpoint."""
+        return {
+            "id": self.id,
+            "path": self.path,
+            "kind": self.kind,
+            "startedAt": self.started_at_ms,
+            "durationMs": self.duration_ms,
+            "outcome": self.outcome,
+            "error": self.error,
+            "logLines": list(self.log_lines),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FunctionRun:
+        """Read the JSON form back (the CLI's side of the logs endpoint)."""
+        return cls(
+            data["id"],
+            data["path"],
+            data["kind"],
+            data["startedAt"],
+            data["durationMs"],
+            data["outcome"],
+            data.get("error"),
+            tuple(data.get("logLines", ())),
+        )
+
+
+def format_run(run: FunctionRun) -> str:
+    """A run as terminal lines: a header, then its log lines and error, indented."""
+    letter = {"query": "Q", "mutation": "M", "action": "A", "http": "H"}.get(run.kind, "?")
+    mark = "✓" if run.outcome == "success" else "✗"
+    lines = [f"{mark} {letter} {run.path} ({run.duration_ms:.1f} ms)"]
+    lines += [f"    {line}" for line in run.log_lines]
+    if run.error:
+        lines += [f"    {line}" for line in run.error.splitlines()]
+    return "\n".join(lines)
+
+
+class FunctionLogs:
+    """A bounded buffer of recent runs, readable by cursor, with listeners.
+
+    Thread-safe: runs are recorded from any thread. Invariant: ids increase by
+    one; the buffer holds the newest ``capacity`` runs.
+    """
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._runs: deque[FunctionRun] = deque(maxlen=capacity)
+        self._next_id = 1
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[FunctionRun], None]] = []
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def record(self, **fields: Any) -> FunctionRun:
+        """Record a run (``FunctionRun`` fields but ``id``) and tell listeners and waiters."""
+        with self._lock:
+            run = FunctionRun(id=self._next_id, **fields)
+            self._next_id += 1
+            self._runs.append(run)
+            waiters, self._waiters = self._waiters, []
+        for listener in list(self._listeners):
+            listener(run)
+        for loop, event in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+        return run
+
+    def add_listener(self, listener: Callable[[FunctionRun], None]) -> None:
+        """Call ``listener(run)`` for every run from now on (on the recording thread)."""
+        self._listeners.append(listener)
+
+    def since(self, cursor: int, limit: int = 500) -> tuple[list[FunctionRun], int]:
+        """Runs with ``id > cursor`` (oldest first) and the cursor to continue from."""
+        with self._lock:
+            runs = [run for run in self._runs if run.id > cursor][:limit]
+            next_cursor = runs[-1].id if runs else max(cursor, self._next_id - 1)
+            return runs, next_cursor
+
+    async def wait(self, cursor: int, timeout_seconds: float) -> tuple[list[FunctionRun], int]:
+        """Like :meth:`since`, but wait up to ``timeout_seconds`` for a new run."""
+        runs, next_cursor = self.since(cursor)
+        if runs:
+            return runs, next_cursor
+        event = asyncio.Event()
+        with self._lock:
+            if self._next_id - 1 > cursor:
+                event.set()
+            else:
+                self._waiters.append((asyncio.get_running_loop(), event))
+        try:
+            await asyncio.wait_for(event.wait(), timeout_seconds)
+        except TimeoutError:
+            pass
+        return self.since(cursor)
