@@ -14,6 +14,7 @@ import secrets
 import threading
 from pathlib import Path
 
+from pyconvex.codegen import write_generated
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
 from pyconvex.functions import env as environment
@@ -86,6 +87,7 @@ class Backend:
             # Module-level code (auth_config.py, crons.py) may read pyconvex.env.
             environment.use_database(database)
             app = load_app(app_dir)
+            write_generated(app_dir, app.registry)
             return cls(
                 persistence,
                 app.registry,
@@ -115,6 +117,7 @@ class Backend:
                 raise ValueError("This backend was not loaded from a functions folder")
             app = load_app(folder)
             self.database.apply_schema(app.schema)
+            write_generated(folder, app.registry)
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
             return app
