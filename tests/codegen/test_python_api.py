@@ -56,3 +56,14 @@ def test_apps_import_their_generated_api(tmp_path: Path) -> None:
     assert 'secret = FunctionReference("tasks:secret")  # internal query' in generated
     assert 'fn = FunctionReference("foo/bar:fn")  # query' in generated
     assert write_generated(app, load_app(app).registry) is False  # unchanged: not rewritten
+
+
+def test_a_stale_generated_file_still_resolves_new_functions() -> None:
+    from pyconvex.functions.references import function_path
+    from pyconvex.functions.registry import Registry
+
+    namespace: dict[str, object] = {}
+    exec(compile(generate_api_module(Registry()), "api.py", "exec"), namespace)
+    api = namespace["api"]
+    assert function_path(api.tasks.get) == "tasks:get"  # type: ignore[attr-defined]
+    assert function_path(api.foo.bar.fn) == "foo/bar:fn"  # type: ignore[attr-defined]

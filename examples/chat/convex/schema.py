@@ -53,5 +53,14 @@ schema = define_schema(
         .index("by_status", ["status"])
         .index("by_assignee", ["assigneeId"])
         .index("by_due_date", ["dueDate"]),
+        # Not in the guide: what reports.generateWeekly writes.
+        "reports": define_table(
+            {
+                "kind": v.literal("weekly"),
+                "createdAt": v.number(),
+                "tasksByStatus": v.record(v.string(), v.number()),
+                "messagesLastWeek": v.number(),
+            }
+        ).index("by_created_at", ["createdAt"]),
     }
 )

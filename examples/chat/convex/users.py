@@ -3,7 +3,7 @@
 import time
 from typing import Any
 
-from pyconvex import ConvexError, mutation, query, v
+from pyconvex import ConvexError, internal_mutation, mutation, query, v
 
 
 async def current_user(ctx: Any) -> dict[str, Any]:
@@ -57,3 +57,26 @@ async def me(ctx: Any) -> Any:
         return await current_user(ctx)
     except ConvexError:
         return None
+
+
+@internal_mutation(args={"name": v.string(), "email": v.string()})
+async def createFromWebhook(ctx: Any, args: dict[str, Any]) -> str:
+    """Create a user announced by a webhook, keyed by email until they sign in."""
+    token = f"email:{args['email']}"
+    existing = await (
+        ctx.db.query("users")
+        .with_index("by_token_identifier", lambda q: q.eq("tokenIdentifier", token))
+        .unique()
+    )
+    if existing is not None:
+        return existing["_id"]
+    return await ctx.db.insert(
+        "users",
+        {
+            "name": args["name"],
+            "email": args["email"],
+            "tokenIdentifier": token,
+            "role": "user",
+            "createdAt": time.time() * 1000,
+        },
+    )

@@ -39,7 +39,7 @@ def generate_api_module(registry: Registry) -> str:
         HEADER,
         '"""References to this app\'s functions: ``api`` (public) and ``internal``."""',
         "",
-        "from pyconvex.functions.references import FunctionReference",
+        "from pyconvex.functions.references import FunctionReference, GeneratedNamespace",
         "",
         '__all__ = ["api", "internal"]',
         "",
@@ -64,16 +64,15 @@ def _namespace(root: str, modules: dict[tuple[str, ...], list[tuple[str, str]]])
     # Classes are emitted innermost first so each can refer to its children.
     for parts in sorted(tree, key=lambda p: (-len(p), p)):
         name = _class_name(root, parts)
-        lines.append(f"class {name}:")
+        lines.append(f"class {name}(metaclass=GeneratedNamespace):")
         lines.append(f'    """``{".".join((root, *parts))}``."""')
         lines.append("")
+        lines.append(f"    _parts = {parts!r}")
         for child in sorted(tree[parts]):
             lines.append(f"    {child} = {_class_name(root, (*parts, child))}")
         for function, description in sorted(modules.get(parts, [])):
             path = "/".join(parts) + ":" + function
             lines.append(f'    {function} = FunctionReference("{path}")  # {description}')
-        if not tree[parts] and not modules.get(parts):
-            lines.append("    pass")
         lines += ["", ""]
     lines.append(f"{root} = {_class_name(root, ())}")
     lines += ["", ""]

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FunctionReference", "api", "canonical_path", "function_path", "internal"]
+__all__ = [
+    "FunctionReference",
+    "GeneratedNamespace",
+    "api",
+    "canonical_path",
+    "function_path",
+    "internal",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,21 @@ class _ApiNamespace:
 
     def __repr__(self) -> str:
         return f"<function reference {'.'.join(self._parts) or 'api'}>"
+
+
+class GeneratedNamespace(type):
+    """Metaclass of the classes in ``_generated/api.py``.
+
+    They list every function for editors and type checkers; a name they do not
+    list (a function added after the file was written, before it is rewritten)
+    still resolves, to a dynamic reference, so a stale file never breaks an app.
+    """
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        parts: tuple[str, ...] = cls.__dict__.get("_parts", ())
+        return _ApiNamespace((*parts, name))
 
 
 #: References to public functions, e.g. ``api.messages.list``.

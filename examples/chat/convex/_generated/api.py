@@ -3,20 +3,31 @@
 
 """References to this app's functions: ``api`` (public) and ``internal``."""
 
-from pyconvex.functions.references import FunctionReference
+from pyconvex.functions.references import FunctionReference, GeneratedNamespace
 
 __all__ = ["api", "internal"]
 
-class _api_channels:
+class _api_actions(metaclass=GeneratedNamespace):
+    """``api.actions``."""
+
+    _parts = ('actions',)
+    categorizeTask = FunctionReference("actions:categorizeTask")  # action
+    handleWebhook = FunctionReference("actions:handleWebhook")  # action
+    sendEmail = FunctionReference("actions:sendEmail")  # action
+
+
+class _api_channels(metaclass=GeneratedNamespace):
     """``api.channels``."""
 
+    _parts = ('channels',)
     create = FunctionReference("channels:create")  # mutation
     list = FunctionReference("channels:list")  # query
 
 
-class _api_messages:
+class _api_messages(metaclass=GeneratedNamespace):
     """``api.messages``."""
 
+    _parts = ('messages',)
     addReaction = FunctionReference("messages:addReaction")  # mutation
     create = FunctionReference("messages:create")  # mutation
     get = FunctionReference("messages:get")  # query
@@ -27,28 +38,86 @@ class _api_messages:
     update = FunctionReference("messages:update")  # mutation
 
 
-class _api_users:
+class _api_reports(metaclass=GeneratedNamespace):
+    """``api.reports``."""
+
+    _parts = ('reports',)
+    latest = FunctionReference("reports:latest")  # query
+
+
+class _api_tasks(metaclass=GeneratedNamespace):
+    """``api.tasks``."""
+
+    _parts = ('tasks',)
+    create = FunctionReference("tasks:create")  # mutation
+    get = FunctionReference("tasks:get")  # query
+    list = FunctionReference("tasks:list")  # query
+    remove = FunctionReference("tasks:remove")  # mutation
+    update = FunctionReference("tasks:update")  # mutation
+
+
+class _api_users(metaclass=GeneratedNamespace):
     """``api.users``."""
 
+    _parts = ('users',)
     create = FunctionReference("users:create")  # mutation
     me = FunctionReference("users:me")  # query
 
 
-class _api:
+class _api(metaclass=GeneratedNamespace):
     """``api``."""
 
+    _parts = ()
+    actions = _api_actions
     channels = _api_channels
     messages = _api_messages
+    reports = _api_reports
+    tasks = _api_tasks
     users = _api_users
 
 
 api = _api
 
 
-class _internal:
+class _internal_emails(metaclass=GeneratedNamespace):
+    """``internal.emails``."""
+
+    _parts = ('emails',)
+    digest = FunctionReference("emails:digest")  # internal query
+    sendDailyDigest = FunctionReference("emails:sendDailyDigest")  # internal action
+
+
+class _internal_reports(metaclass=GeneratedNamespace):
+    """``internal.reports``."""
+
+    _parts = ('reports',)
+    generateWeekly = FunctionReference("reports:generateWeekly")  # internal mutation
+
+
+class _internal_tasks(metaclass=GeneratedNamespace):
+    """``internal.tasks``."""
+
+    _parts = ('tasks',)
+    categorizePending = FunctionReference("tasks:categorizePending")  # internal action
+    cleanup = FunctionReference("tasks:cleanup")  # internal mutation
+    uncategorized = FunctionReference("tasks:uncategorized")  # internal query
+
+
+class _internal_users(metaclass=GeneratedNamespace):
+    """``internal.users``."""
+
+    _parts = ('users',)
+    createFromWebhook = FunctionReference("users:createFromWebhook")  # internal mutation
+
+
+class _internal(metaclass=GeneratedNamespace):
     """``internal``."""
 
-    pass
+    _parts = ()
+    emails = _internal_emails
+    reports = _internal_reports
+    tasks = _internal_tasks
+    users = _internal_users
 
 
 internal = _internal
