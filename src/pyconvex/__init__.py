@@ -10,6 +10,7 @@ from pyconvex.database.pagination import pagination_opts_validator, pagination_r
 from pyconvex.database.schema import define_schema, define_table
 from pyconvex.errors import ConvexError
 from pyconvex.functions.env import env
+from pyconvex.functions.http_router import HttpRouter, http_action, http_router
 from pyconvex.functions.references import FunctionReference, api, internal
 from pyconvex.functions.registry import (
     action,
@@ -28,12 +29,15 @@ __all__ = [
     "UNDEFINED",
     "ConvexError",
     "FunctionReference",
+    "HttpRouter",
     "Int64",
     "action",
     "api",
     "define_schema",
     "define_table",
     "env",
+    "http_action",
+    "http_router",
     "internal",
     "internal_action",
     "internal_mutation",

@@ -19,6 +19,7 @@ from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
 from pyconvex.functions import env as environment
 from pyconvex.functions.executor import Executor
+from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
 from pyconvex.storage.base import Persistence
@@ -43,6 +44,7 @@ class Backend:
         registry: the app's functions.
         schema: the app's schema (None: no schema).
         admin_key_file: where a local deployment keeps its admin key (None: memory only).
+        http_router: the app's HTTP routes (``convex/http.py``; None: no HTTP actions).
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class Backend:
         admin_key_file: Path | None = None,
         functions_dir: Path | None = None,
         database: Database | None = None,
+        http_router: HttpRouter | None = None,
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -64,6 +67,7 @@ class Backend:
         self.executor = Executor(self.database, registry)
         self.admin_key = self._load_admin_key(admin_key_file)
         self._reload_lock = threading.Lock()
+        self.http_router = http_router
 
     @classmethod
     def open(cls, app_dir: str | Path, *, data_path: str | Path | None = None) -> Backend:
@@ -95,6 +99,7 @@ class Backend:
                 admin_key_file=key_file,
                 functions_dir=Path(app_dir),
                 database=database,
+                http_router=app.http_router,
             )
         except BaseException:
             if database is not None:
@@ -120,6 +125,7 @@ class Backend:
             write_generated(folder, app.registry)
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
+            self.http_router = app.http_router
             return app
 
     # -- admin key --------------------------------------------------------

@@ -21,7 +21,7 @@ import asyncio
 import inspect
 import random
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,6 +49,7 @@ from pyconvex.functions.context import (
     QueryCtx,
     UserIdentity,
 )
+from pyconvex.functions.http_router import HttpActionDefinition
 from pyconvex.functions.logs import FunctionLogs
 from pyconvex.functions.references import function_path
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
@@ -381,6 +382,67 @@ class Executor:
             _attach_lines(error, lines)
             raise
         return ActionResult(value, lines)
+
+    async def run_http_action(
+        self,
+        action: HttpActionDefinition,
+        request: Any,
+        *,
+        identity: dict[str, Any] | UserIdentity | None = None,
+        route: str = "",
+        respond: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Any:
+        """Run an HTTP action's handler on an action worker; return what it returned.
+
+        The handler gets ``(ctx, request)`` with an action's ctx. ``respond``, if
+        given, is awaited with the handler's result on the same worker, within the
+        time limit and the logged run: the server sends the response from there, so
+        a streaming body is produced where the handler ran. The run is recorded in
+        :attr:`logs` as kind ``"http"`` at ``route`` (such as ``"GET /files/*"``).
+        """
+        who = _identity(identity)
+
+        async def in_worker() -> tuple[Any, list[str]]:
+            token = self.watchdog.watch(_monotonic() + self.action_timeout_seconds)
+            capture = console.capture()
+            try:
+                try:
+                    ctx = self.action_context(who, sync=not action.is_async)
+                    result = action.handler(ctx, request)
+                    if inspect.isawaitable(result):
+                        result = await result
+                    if respond is not None:
+                        await respond(result)
+                except ExecutionInterrupted:
+                    raise _timeout(self.action_timeout_seconds) from None
+                finally:
+                    lines = console.release(capture)
+                    if self.watchdog.unwatch(token):
+                        raise _timeout(self.action_timeout_seconds)
+            except BaseException as error:
+                _attach_lines(error, lines)
+                raise
+            return result, lines
+
+        start, wall = _monotonic(), _wall_ms()
+        error: BaseException | None = None
+        lines: list[str] = []
+        try:
+            result, lines = await self._actions.run(in_worker)
+            return result
+        except BaseException as failure:
+            error, lines = failure, console.log_lines_of(failure)
+            raise
+        finally:
+            self.logs.record(
+                path=route or action.name,
+                kind="http",
+                started_at_ms=wall,
+                duration_ms=(_monotonic() - start) * 1000,
+                outcome="success" if error is None else "failure",
+                error=None if error is None else _error_text(error),
+                log_lines=tuple(lines),
+            )
 
     def action_context(self, identity: UserIdentity | None, *, sync: bool = False) -> ActionCtx:
         """An action's ``ctx`` (also used by HTTP actions): each call its own transaction."""

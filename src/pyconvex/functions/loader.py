@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pyconvex.database.schema import Schema
-from pyconvex.errors import SchemaError
+from pyconvex.errors import PyConvexError, SchemaError
 from pyconvex.functions import console
+from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.registry import Registry
 
 __all__ = ["LoadedApp", "load_app"]
@@ -29,11 +30,16 @@ SPECIAL_MODULES = frozenset({"schema", "crons", "http", "auth_config"})
 
 @dataclass(frozen=True)
 class LoadedApp:
-    """An app's functions and schema, loaded from its functions folder."""
+    """An app's functions and schema, loaded from its functions folder.
+
+    Attributes:
+        http_router: the router of ``http.py`` (None without one).
+    """
 
     registry: Registry
     schema: Schema | None
     modules: dict[str, types.ModuleType]
+    http_router: HttpRouter | None = None
 
 
 def load_app(folder: str | Path) -> LoadedApp:
@@ -42,6 +48,7 @@ def load_app(folder: str | Path) -> LoadedApp:
     Raises:
         FileNotFoundError: ``folder`` does not exist.
         SchemaError: ``schema.py`` does not define a schema.
+        PyConvexError: ``http.py`` does not define a router.
         Exception: whatever an app module raised while importing.
     """
     root = Path(folder).resolve()
@@ -60,7 +67,8 @@ def load_app(folder: str | Path) -> LoadedApp:
         modules[module_path] = _import(package, module_path, file)
     schema = _schema_of(modules.get("schema"))
     functions = {k: m for k, m in modules.items() if k not in SPECIAL_MODULES}
-    return LoadedApp(Registry.from_modules(functions), schema, modules)
+    router = _router_of(modules.get("http"))
+    return LoadedApp(Registry.from_modules(functions), schema, modules, router)
 
 
 _GENERATED_STUB = """\
@@ -114,3 +122,13 @@ def _schema_of(module: Any) -> Schema | None:
         if isinstance(value, Schema):
             return value
     raise SchemaError("convex/schema.py must define `schema = define_schema({...})`")
+
+
+def _router_of(module: Any) -> HttpRouter | None:
+    if module is None:
+        return None
+    for attribute in ("http", "default"):
+        value = getattr(module, attribute, None)
+        if isinstance(value, HttpRouter):
+            return value
+    raise PyConvexError("convex/http.py must define its router: `http = http_router()`")

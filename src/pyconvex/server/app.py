@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
 from pyconvex.server import admin
+from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
 
 __all__ = ["create_app"]
@@ -46,6 +47,8 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
         routes=[*routes(backend, production=production), *admin.routes(backend)],
         middleware=[
             Middleware(_CollapseSlashes),
+            # HTTP actions (/http/...) answer their own CORS, so they sit before it.
+            Middleware(HttpActionsMiddleware, backend=backend, production=production),
             Middleware(
                 CORSMiddleware,
                 allow_origin_regex=".*",
