@@ -289,3 +289,9 @@ def test_reopening_sqlite_keeps_data_catalog_and_timestamps(tmp_path) -> None:  
     finally:
         database.close()
         persistence.close()
+
+
+def test_schema_changes_keep_system_table_indexes(db: Database) -> None:
+    db.apply_schema(define_schema({"users": define_table({"name": v.string()})}))
+    system = db.state.catalog.tables["_session_requests"]
+    assert "by_session_request" in system.indexes

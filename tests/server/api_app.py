@@ -74,3 +74,8 @@ async def greeting_in_action(ctx: Any) -> Any:
     from pyconvex import env
 
     return env.get("GREETING")
+
+
+@query
+async def texts(ctx: Any) -> list[str]:
+    return [note["text"] for note in await ctx.db.query("notes").collect()]

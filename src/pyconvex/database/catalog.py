@@ -25,6 +25,7 @@ __all__ = [
     "BY_CREATION_TIME",
     "BY_ID",
     "FIRST_USER_TABLE_NUMBER",
+    "SYSTEM_INDEXES",
     "SYSTEM_TABLES",
     "Catalog",
     "IndexInfo",
@@ -42,6 +43,12 @@ SYSTEM_TABLES: Mapping[str, int] = {
     "_scheduled_functions": 1,
     "_storage": 2,
     "_environment_variables": 3,
+    "_session_requests": 4,
+}
+
+#: Indexes of system tables beyond the built-in two.
+SYSTEM_INDEXES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "_session_requests": {"by_session_request": ("sessionId", "requestId")},
 }
 
 
@@ -141,10 +148,14 @@ class Catalog:
         )
 
     def _with_table_number(self, name: str, number: int) -> Catalog:
-        table = TableInfo(name, number, builtin_indexes(self.next_index_id))
-        return replace(
-            self, tables={**self.tables, name: table}, next_index_id=self.next_index_id + 2
-        )
+        indexes = builtin_indexes(self.next_index_id)
+        next_index_id = self.next_index_id + 2
+        for index_name, fields in SYSTEM_INDEXES.get(name, {}).items():
+            key_fields = (*fields, "_creationTime", "_id")
+            indexes[index_name] = IndexInfo(next_index_id, index_name, fields, key_fields)
+            next_index_id += 1
+        table = TableInfo(name, number, indexes)
+        return replace(self, tables={**self.tables, name: table}, next_index_id=next_index_id)
 
     def with_index(
         self, table: str, name: str, fields: Sequence[str], state: IndexState, index_id: int

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pyconvex.clock import Clock, SystemClock
 from pyconvex.database.catalog import (
     BY_CREATION_TIME,
+    SYSTEM_TABLES,
     Catalog,
     IndexState,
     TableInfo,
@@ -153,6 +154,41 @@ class Database:
             waiter=waiter,
         )
 
+    def commit_with_catalog_change(
+        self,
+        transaction: Transaction,
+        change: Callable[[Catalog], Catalog],
+        *,
+        origin: str | None = None,
+    ) -> concurrent.futures.Future[int]:
+        """Submit a transaction's writes together with a change of the catalog.
+
+        ``change`` runs on the committer thread with the catalog the commit
+        applies to (including the tables the transaction created) and returns
+        the new catalog; it must not raise. Like a schema push, the commit
+        touches the schema key, so every writing transaction that began before
+        it conflicts and retries under the new catalog (snapshot imports use
+        this to renumber tables). The future resolves like :meth:`commit`'s.
+        """
+        committer = self.committer
+
+        def schema_change(catalog: Catalog) -> tuple[Catalog, Schema | None]:
+            changed = change(catalog)
+            self.allocator.observe(changed)
+            # A schema change earlier in the same batch makes this request
+            # conflict (it read the schema key), so the published schema is current.
+            return changed, committer.state.schema
+
+        request = CommitRequest(
+            begin_ts=transaction.begin_ts,
+            read_set=transaction.finalize_reads(),
+            writes=list(transaction.writes.values()),
+            created_tables=list(transaction.created_tables.values()),
+            schema_change=schema_change,
+            origin=origin,
+        )
+        return committer.submit(request)
+
     def add_commit_listener(self, listener: Callable[[Sequence[CommitRecord]], None]) -> None:
         """Call ``listener`` with the records of every durable commit batch."""
         self.committer.add_listener(listener)
@@ -227,6 +263,8 @@ class Database:
                     number, first_index = allocator.table()
                     catalog = catalog.with_created_table(_new_table(name, number, first_index))
             for table in list(catalog.tables.values()):
+                if table.name in SYSTEM_TABLES:
+                    continue  # their indexes are pyconvex's own, not the schema's
                 definition = wanted.get(table.name)
                 declared = {i.name: i.fields for i in definition.indexes} if definition else {}
                 for index in list(table.indexes.values()):

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyconvex.knobs as knobs
@@ -453,6 +453,10 @@ def _paginate(transaction: Transaction, plan: _Plan, options: _PageOptions) -> d
             end = min(end, after) if end is not None else after
         else:
             start = max(start, after + b"\x00")
+    if options.end_cursor is None and transaction.previous_end_cursor is not None:
+        # A re-run of a subscribed page keeps the end it was first served with
+        # (Convex's query journal), so pages grow and shrink but never gap.
+        options = replace(options, end_cursor=transaction.previous_end_cursor)
     end_key: bytes | None = None
     has_end = options.end_cursor is not None
     if options.end_cursor is not None:

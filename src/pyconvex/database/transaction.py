@@ -21,6 +21,7 @@ from typing import Any
 
 import pyconvex.knobs as knobs
 from pyconvex.database.catalog import (
+    BY_CREATION_TIME,
     SYSTEM_TABLES,
     Catalog,
     IndexInfo,
@@ -29,6 +30,7 @@ from pyconvex.database.catalog import (
     builtin_indexes,
 )
 from pyconvex.database.documents import (
+    SYSTEM_FIELDS,
     copy_value,
     document_key,
     id_key,
@@ -41,7 +43,7 @@ from pyconvex.storage.base import Persistence
 from pyconvex.values.ids import decode_id, encode_id, id_binary
 from pyconvex.values.json import dumps_bytes, loads_bytes
 from pyconvex.values.limits import check_document, is_valid_identifier
-from pyconvex.values.model import UNDEFINED, Undefined, Value, normalize_value
+from pyconvex.values.model import UNDEFINED, Int64, Undefined, Value, normalize_value
 from pyconvex.values.ordering import encode_value
 from pyconvex.values.validators import ValidationError
 
@@ -125,6 +127,27 @@ class TableAllocator:
             self._next_table = max(self._next_table, catalog.next_table_number)
             self._next_index = max(self._next_index, catalog.next_index_id)
 
+    def index_pair(self) -> int:
+        """Return the first of two new consecutive index ids (a table's built-in indexes)."""
+        with self._lock:
+            index_id = self._next_index
+            self._next_index += 2
+            return index_id
+
+    def claim(self, number: int) -> bool:
+        """Reserve table ``number`` (chosen by an import's IDs); return whether it could be.
+
+        Only a number never handed out can be claimed: a smaller one may belong
+        to a transaction still in flight that will create a table with it.
+        Like :meth:`table`, a claimed number is never handed out again, even if
+        the import fails.
+        """
+        with self._lock:
+            if number < self._next_table:
+                return False
+            self._next_table = number + 1
+            return True
+
 
 @dataclass(slots=True)
 class PendingWrite:
@@ -197,8 +220,12 @@ class Transaction:
     paginated: bool = False
     #: The ``continueCursor`` of this execution's page: the query journal.
     page_end_cursor: str | None = None
+    #: The journal of the previous run of the same subscription: its page's end.
+    previous_end_cursor: str | None = None
     _open_scans: list[Any] = field(default_factory=list)
     _intervals_used: int = 0
+    #: Tables whose whole ``by_creation_time`` range an import has read (or created).
+    _import_tables: set[int] = field(default_factory=set)
     #: Set for pyconvex's own writes to system tables (never for app functions).
     system_writes: bool = False
 
@@ -575,6 +602,138 @@ class Transaction:
         """Whether this transaction has no writes (nothing to commit)."""
         return not self.writes and not self.created_tables
 
+    # -- snapshot import (pyconvex.database.snapshot) ---------------------
+
+    def create_table_for_import(self, table: TableInfo) -> None:
+        """Create ``table`` with the number and index ids the caller reserved.
+
+        The caller reserves them with :meth:`TableAllocator.claim` (a number
+        taken from the imported IDs) or :meth:`TableAllocator.table`. The new
+        table belongs to this transaction alone until it commits, so
+        :meth:`import_document` needs no per-document reads for it.
+
+        Raises:
+            DocumentError: a read-only transaction, or the name or number is taken.
+        """
+        self._check_writable()
+        if self.table(table.name) is not None:
+            raise DocumentError(f'Table "{table.name}" already exists')
+        existing = self.table_by_number(table.number)
+        if existing is not None:
+            raise DocumentError(
+                f'Table number {table.number} is already used by table "{existing.name}"'
+            )
+        self.created_tables[table.name] = table
+        self._import_tables.add(table.number)
+
+    def prepare_import_table(self, table_name: str, *, delete_existing: bool) -> int:
+        """Read a whole table for an import; optionally buffer the deletion of every document.
+
+        The read covers the table's entire ``by_creation_time`` range, so any
+        write to the table committed after this transaction began makes the
+        import conflict (and retry) instead of mixing with it. Call it before
+        importing documents into the table.
+
+        Returns:
+            The number of documents in the table (at most 1 unless
+            ``delete_existing``: finding one is enough to know it is not empty).
+        """
+        self._check_writable()
+        table = self.table(table_name)
+        if table is None:
+            return 0  # the miss is recorded: creating the table concurrently conflicts
+        index = table.indexes[BY_CREATION_TIME]
+        self.read_set.add(index.index_id, b"", None)
+        self._import_tables.add(table.number)
+        count = 0
+        for _, revision in self.persistence.index_scan(index.index_id, b"", None, self.begin_ts):
+            if revision.value is None:
+                continue
+            count += 1
+            if not delete_existing:
+                break
+            if revision.doc_id in self.writes:
+                continue
+            document: dict[str, Value] = loads_bytes(revision.value)
+            document_id = str(document["_id"])
+            pending = PendingWrite(table, document_id, revision.doc_id, document, revision.ts, None)
+            self.writes[revision.doc_id] = pending
+            self._count_write(pending)
+        return count
+
+    def import_document(self, table_name: str, document: dict[str, Any]) -> str:
+        """Buffer a document for a snapshot import, keeping its ``_id`` and ``_creationTime``.
+
+        This is the only way to choose a document's system fields (as in
+        Convex): an ``_id`` must be a valid ID of this table's number, a
+        ``_creationTime`` a non-negative finite number; missing ones are
+        generated as :meth:`insert` does. The fields are validated against the
+        schema exactly as :meth:`insert` validates them. A document whose
+        ``_id`` this transaction deleted with :meth:`prepare_import_table`
+        replaces it; the table must exist (see :meth:`create_table_for_import`).
+
+        Raises:
+            DocumentError: a system table, a missing table, an ``_id`` of
+                another table, a duplicate ``_id``, an ``_id`` that exists
+                already, or an invalid ``_creationTime``.
+            InvalidIdError: ``_id`` is not a valid ID.
+            SchemaValidationError: the document does not match the table's validator.
+            InvalidValueError: the document is not a valid Convex document.
+        """
+        self._check_writable()
+        if table_name.startswith("_"):
+            raise DocumentError("System tables (prefixed with `_`) are read-only.")
+        if not isinstance(document, dict):
+            raise DocumentError("An imported document must be an object")
+        table = self.table(table_name)
+        if table is None:
+            raise DocumentError(f'Table "{table_name}" does not exist')
+        given_id = document.get("_id", UNDEFINED)
+        if given_id is UNDEFINED:
+            internal = _urandom(16)
+            document_id = encode_id(table.number, internal)
+        else:
+            if type(given_id) is not str:
+                raise DocumentError(f"Invalid _id {given_id!r}: IDs are strings")
+            number, internal = decode_id(given_id)
+            if number != table.number:
+                raise DocumentError(
+                    f'_id "{given_id}" cannot be imported into table "{table_name}": it is an '
+                    f'ID of table number {number}, but "{table_name}" has number '
+                    f"{table.number} in this deployment (the document comes from another "
+                    "deployment). Import into a deployment without this table instead."
+                )
+            document_id = given_id
+        given_time = document.get("_creationTime", UNDEFINED)
+        if given_time is UNDEFINED:
+            creation_time = self.creation_clock.next(self.begin_wall_ns / 1e6)
+        else:
+            creation_time = _import_creation_time(given_time)
+        fields = {k: v for k, v in document.items() if k not in SYSTEM_FIELDS}
+        checked = self._checked_fields(table_name, fields, document_id, None)
+        new = {**checked, "_id": document_id, "_creationTime": creation_time}
+        doc_bin = id_binary(table.number, internal)
+        pending = self.writes.get(doc_bin)
+        if pending is not None:
+            if pending.new is not None:
+                raise DocumentError(
+                    f'Objects in table "{table_name}" have duplicate _id fields: "{document_id}"'
+                )
+            pending.new = new  # re-imports a document this import deleted
+        else:
+            if table.number not in self._import_tables:
+                # Appending: a concurrent write of this ID must conflict with us.
+                self._record_interval(table.by_id.index_id, *_point(id_key(document_id)))
+            revision = self.persistence.get_revision(doc_bin, self.begin_ts)
+            if revision is not None and revision.value is not None:
+                raise DocumentError(
+                    f'A document with _id "{document_id}" already exists in table "{table_name}"'
+                )
+            pending = PendingWrite(table, document_id, doc_bin, None, None, new)
+            self.writes[doc_bin] = pending
+        self._count_write(pending)
+        return document_id
+
 
 def _before(left: bytes, right: bytes, reverse: bool) -> bool:
     return left > right if reverse else left < right
@@ -609,6 +768,22 @@ def _check_same_system_field(key: str, item: Any, current: dict[str, Value]) -> 
         f"Provided creation time {item!r} doesn't match '_creationTime' field "
         f"{current['_creationTime']!r}"
     )
+
+
+def _import_creation_time(value: Any) -> float:
+    # Convex accepts a float64 creation time that is finite and not negative
+    # (-0.0 included). An int64 is taken too when it converts exactly (a
+    # hand-written export line may lack the ".0"); Convex would ignore it.
+    number: float
+    if type(value) is float:
+        number = value
+    elif type(value) is Int64 and abs(value) <= 2**53:
+        number = float(value)
+    else:
+        raise DocumentError(f"Invalid _creationTime {value!r}: it must be a number")
+    if not math.isfinite(number) or math.copysign(1.0, number) < 0:
+        raise DocumentError(f"Invalid _creationTime {value!r}: it must be finite and not negative")
+    return number
 
 
 def _provided_system_field_message(key: str, item: Any) -> str:

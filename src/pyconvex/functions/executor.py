@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import pyconvex.knobs as knobs
 from pyconvex.database.committer import CommitConflict
 from pyconvex.database.database import Database
+from pyconvex.database.query import QueryInitializer
 from pyconvex.database.readset import ReadSet
 from pyconvex.database.transaction import Transaction
 from pyconvex.database.write_log import Conflict
@@ -61,6 +62,7 @@ from pyconvex.functions.workers import (
     Worker,
     WorkerPool,
 )
+from pyconvex.values.ids import id_to_binary
 from pyconvex.values.limits import check_function_value
 from pyconvex.values.model import Undefined, normalize_value
 
@@ -236,12 +238,21 @@ class Executor:
         identity: dict[str, Any] | UserIdentity | None = None,
         ts: int | None = None,
         allow_internal: bool = False,
+        journal: str | None = None,
     ) -> QueryResult:
-        """Run a query at the latest snapshot (or at ``ts``)."""
+        """Run a query at the latest snapshot (or at ``ts``).
+
+        Args:
+            journal: the journal of this subscription's previous run (a paginated
+                query keeps its page's end boundary through it).
+
+        A failure carries the run's read set as ``__pyconvex_read_set__`` (a
+        failed subscription re-runs when what it read changes).
+        """
         definition = self.resolve(target, FunctionKind.QUERY, allow_internal=allow_internal)
         who = _identity(identity)
         with _RunRecord(self.logs, definition) as record:
-            result = await self._run_query(definition, args, who, ts)
+            result = await self._run_query(definition, args, who, ts, journal)
             record.lines = result.log_lines
             return result
 
@@ -251,15 +262,20 @@ class Executor:
         args: Any,
         who: UserIdentity | None,
         ts: int | None,
+        journal: str | None = None,
     ) -> QueryResult:
         if definition.is_async:
             try:
                 return await self._inline(
-                    lambda: self._query_in_worker(definition, args, who, ts, watched=False)
+                    lambda: self._query_in_worker(
+                        definition, args, who, ts, journal=journal, watched=False
+                    )
                 )
             except Preempted:
                 pass  # it holds the loop too long: run it where it can block only itself
-        return await self._queries.run(lambda: self._query_in_worker(definition, args, who, ts))
+        return await self._queries.run(
+            lambda: self._query_in_worker(definition, args, who, ts, journal=journal)
+        )
 
     async def _query_in_worker(
         self,
@@ -268,11 +284,20 @@ class Executor:
         identity: UserIdentity | None,
         ts: int | None,
         *,
+        journal: str | None = None,
         watched: bool = True,
     ) -> QueryResult:
         transaction = self.database.begin(writable=False, ts=ts)
+        transaction.previous_end_cursor = journal
         execution = _Execution(self, transaction, identity, watched=watched)
-        value = await execution.run_top(definition, args)
+        try:
+            value = await execution.run_top(definition, args)
+        except BaseException as error:
+            try:
+                error.__pyconvex_read_set__ = transaction.finalize_reads()  # type: ignore[attr-defined]
+            except AttributeError:  # pragma: no cover - exceptions with __slots__
+                pass
+            raise
         read_set = transaction.finalize_reads()
         return QueryResult(
             value, transaction.begin_ts, read_set, transaction.page_end_cursor, execution.lines
@@ -285,8 +310,15 @@ class Executor:
         *,
         identity: dict[str, Any] | UserIdentity | None = None,
         allow_internal: bool = False,
+        request: tuple[str, int] | None = None,
     ) -> MutationResult:
         """Run a mutation to commit, retrying OCC conflicts.
+
+        Args:
+            request: the client's ``(sessionId, requestId)``. The result is
+                recorded in the same transaction as the mutation's writes, and a
+                repeat of a committed request returns the recorded result and
+                commit ts without running the function again (exactly once).
 
         Raises:
             OptimisticConcurrencyControlFailure: it conflicted on every attempt.
@@ -294,17 +326,28 @@ class Executor:
         definition = self.resolve(target, FunctionKind.MUTATION, allow_internal=allow_internal)
         who = _identity(identity)
         with _RunRecord(self.logs, definition) as record:
-            result = await self._run_mutation(definition, args, who)
+            result = await self._run_mutation(definition, args, who, request)
             record.lines = result.log_lines
             return result
 
     async def _run_mutation(
-        self, definition: FunctionDefinition, args: Any, who: UserIdentity | None
+        self,
+        definition: FunctionDefinition,
+        args: Any,
+        who: UserIdentity | None,
+        request: tuple[str, int] | None = None,
     ) -> MutationResult:
         backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
         conflict: Conflict | None = None
         for attempt in range(knobs.OCC_MAX_RETRIES + 1):
-            transaction, value, lines = await self._execute_mutation(definition, args, who)
+            replayed = _recorded_request(self.database, request)
+            if replayed is not None:
+                return replayed
+            transaction, value, lines = await self._execute_mutation(definition, args, who, request)
+            if value is _ALREADY_RECORDED:
+                replayed = _recorded_request(self.database, request)
+                assert replayed is not None  # it was visible in a snapshot already
+                return replayed
             try:
                 ts = await self.database.commit_async(transaction, origin=definition.path)
             except CommitConflict as error:
@@ -319,17 +362,23 @@ class Executor:
         raise _occ_failure(conflict, definition.path)
 
     async def _execute_mutation(
-        self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
+        self,
+        definition: FunctionDefinition,
+        args: Any,
+        identity: UserIdentity | None,
+        request: tuple[str, int] | None = None,
     ) -> tuple[Transaction, Any, list[str]]:
         if definition.is_async:
             try:
                 return await self._inline(
-                    lambda: self._mutation_in_worker(definition, args, identity, watched=False)
+                    lambda: self._mutation_in_worker(
+                        definition, args, identity, request, watched=False
+                    )
                 )
             except Preempted:
                 pass  # it holds the loop too long: run it where it can block only itself
         return await self._mutations.run(
-            lambda: self._mutation_in_worker(definition, args, identity)
+            lambda: self._mutation_in_worker(definition, args, identity, request)
         )
 
     async def _mutation_in_worker(
@@ -337,12 +386,23 @@ class Executor:
         definition: FunctionDefinition,
         args: Any,
         identity: UserIdentity | None,
+        request: tuple[str, int] | None = None,
         *,
         watched: bool = True,
     ) -> tuple[Transaction, Any, list[str]]:
         transaction = self.database.begin(writable=True)
+        if request is not None and _find_request(transaction, request) is not None:
+            # Committed by a concurrent replay since we looked: answer from its record.
+            return transaction, _ALREADY_RECORDED, []
         execution = _Execution(self, transaction, identity, watched=watched)
         value = await execution.run_top(definition, args)
+        if request is not None:
+            transaction.system_writes = True
+            transaction.insert(
+                SESSION_REQUESTS,
+                {"sessionId": request[0], "requestId": float(request[1]), "result": [value]},
+            )
+            transaction.system_writes = False
         return transaction, value, execution.lines
 
     async def run_action(
@@ -589,6 +649,32 @@ class _Execution:
             return self.call(definition, args, sync_caller=sync)
 
         return call
+
+
+SESSION_REQUESTS = "_session_requests"
+_ALREADY_RECORDED = object()
+
+
+def _find_request(transaction: Transaction, request: tuple[str, int]) -> dict[str, Any] | None:
+    query = QueryInitializer(transaction, SESSION_REQUESTS, sync=True).with_index(
+        "by_session_request",
+        lambda q: q.eq("sessionId", request[0]).eq("requestId", float(request[1])),
+    )
+    found: dict[str, Any] | None = query.first()
+    return found
+
+
+def _recorded_request(database: Database, request: tuple[str, int] | None) -> MutationResult | None:
+    """The stored outcome of an already committed ``(sessionId, requestId)``."""
+    if request is None:
+        return None
+    transaction = database.begin(writable=False)
+    record = _find_request(transaction, request)
+    if record is None:
+        return None
+    revision = database.persistence.get_revision(id_to_binary(record["_id"]), transaction.begin_ts)
+    assert revision is not None
+    return MutationResult(record["result"][0], revision.ts, [])
 
 
 def _attach_lines(error: BaseException, lines: list[str]) -> None:

@@ -18,9 +18,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
-from pyconvex.server import admin
+from pyconvex.server import admin, admin_data, sync
 from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
+from pyconvex.server.sync import SyncHub
 
 __all__ = ["create_app"]
 
@@ -43,8 +44,14 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
     Args:
         production: hide the details of non-``ConvexError`` failures from clients.
     """
-    return Starlette(
-        routes=[*routes(backend, production=production), *admin.routes(backend)],
+    hub = SyncHub(backend, production=production)
+    app = Starlette(
+        routes=[
+            *routes(backend, production=production),
+            *admin.routes(backend),
+            *admin_data.routes(backend),
+            *sync.routes(hub),
+        ],
         middleware=[
             Middleware(_CollapseSlashes),
             # HTTP actions (/http/...) answer their own CORS, so they sit before it.
@@ -59,3 +66,5 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
             ),
         ],
     )
+    app.state.sync_hub = hub  # live connections and the shared query cache
+    return app
