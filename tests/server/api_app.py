@@ -79,3 +79,11 @@ async def greeting_in_action(ctx: Any) -> Any:
 @query
 async def texts(ctx: Any) -> list[str]:
     return [note["text"] for note in await ctx.db.query("notes").collect()]
+
+
+@mutation(args={"text": v.string(), "seconds": v.number()})
+def slow_add(ctx: Any, args: dict[str, Any]) -> str:
+    import time
+
+    time.sleep(args["seconds"])  # long enough for a test to kill the server mid-mutation
+    return ctx.db.insert("notes", {"text": args["text"]})

@@ -342,6 +342,7 @@ class _Connection:
                 ts, dict(zip([q.query_id for q in planned], outcomes))
             )
             if transition is not None:
+                transition["serverTs"] = _real_time_ns()  # clients time transit with it
                 await self._send(transition)
             self._recheck(planned, ts)
 
@@ -411,6 +412,13 @@ class _Connection:
             await asyncio.sleep(PING_AFTER_SECONDS / 3)
             if time.monotonic() - self._last_sent >= PING_AFTER_SECONDS:
                 await self._send({"type": "Ping"})
+
+
+def _real_time_ns() -> int:
+    # The real clock: this runs outside any function, but stay explicit.
+    from pyconvex.clock import SystemClock
+
+    return SystemClock().now_ns()
 
 
 def _call(udf_path: str, raw_args: Any) -> tuple[str, dict[str, Any]]:
