@@ -1,50 +1,223 @@
-"""``pyconvex dev``: serve an app locally.
+"""``pyconvex dev``: serve an app locally and reload it on every change.
 
 ``pyconvex dev [DIR]`` serves the app's functions over Convex's HTTP API on
-127.0.0.1:3210, with its embedded SQLite database, and writes the deployment URL
-to ``.env.local`` (``CONVEX_URL`` and ``VITE_CONVEX_URL``) as Convex's CLI does.
+127.0.0.1:3210 (``--host``/``--port``, or the port of the dev URL in
+``pyconvex.json``), with its embedded SQLite database in ``.pyconvex/``, and
+writes the deployment URL to ``.env.local`` (``CONVEX_URL`` and
+``VITE_CONVEX_URL``) as Convex's CLI does. DIR is the project root (holding
+``pyconvex.json`` or ``convex/``) or the functions folder itself.
+
+Every change under the functions folder reloads the app: everything is checked
+first (imports, function definitions, the schema against existing data), then
+swapped in atomically; a broken edit prints its error and the previous code
+keeps serving. Every function run is printed as it finishes.
 """
 
 from __future__ import annotations
 
+import socket
+import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
+from pyconvex.cli.config import ProjectConfig, find_config, is_local_url
 from pyconvex.cli.main import main
 
-__all__ = ["dev"]
+if TYPE_CHECKING:
+    from pyconvex.application import Backend
+
+__all__ = ["dev", "reload_app", "resolve_project"]
+
+_DEFAULT_PORT = 3210
+# Editor swap files, caches and the like: changing them changes no code.
+_IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", ".tmp", "~")
+_IGNORED_DIRS = frozenset({"__pycache__", "_generated"})
 
 
 @main.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=3210, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Port to listen on [default: the dev URL's port in pyconvex.json, else 3210].",
+)
 @click.option(
     "--data",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="SQLite database file [default: .pyconvex/data.sqlite3 in DIRECTORY].",
+    help="SQLite database file [default: .pyconvex/data.sqlite3 in the project].",
 )
-def dev(directory: Path, host: str, port: int, data: Path | None) -> None:
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Reload the app when a file under the functions folder changes.",
+)
+def dev(directory: Path, host: str, port: int | None, data: Path | None, watch: bool) -> None:
     """Serve the app in DIRECTORY (its convex/ folder) on a local deployment URL."""
+    # Reloads re-import edited files; a bytecode cache keyed on the source's
+    # mtime in whole seconds could serve a same-size edit made within the same
+    # second as the cached version. Dev compiles from source every time instead.
+    sys.dont_write_bytecode = True
     import uvicorn
 
     from pyconvex.application import Backend
+    from pyconvex.server.admin_code import describe_load_error
     from pyconvex.server.app import create_app
 
-    functions = directory / "convex" if (directory / "convex").is_dir() else directory
+    project = resolve_project(directory)
+    functions = project.functions_dir
+    data_path = data or project.state_dir / "data.sqlite3"
     try:
-        backend = Backend.open(functions, data_path=data)
+        backend = Backend.open(functions, data_path=data_path)
     except Exception as error:
-        raise click.ClickException(f"Could not load {functions}: {error}") from None
-    url = f"http://{host}:{port}"
-    _write_env_local(functions.resolve().parent / ".env.local", url)
-    click.echo(f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)")
+        raise click.ClickException(
+            f"Could not load {functions}: {describe_load_error(error, functions)}"
+        ) from None
+    stop = threading.Event()
+    listener: socket.socket | None = None
     try:
-        uvicorn.run(create_app(backend), host=host, port=port, log_level="warning")
+        port = port if port is not None else _configured_port(project)
+        listener = _listen(host, port)
+        url = f"http://{_url_host(host)}:{port}"
+        _write_env_local(project.root / ".env.local", url)
+        click.echo(
+            f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)"
+        )
+        click.echo(f"  admin key: {backend.admin_key}")
+        click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")
+        _print_runs(backend)
+        if watch:
+            watcher = threading.Thread(
+                target=_watch, args=(backend, functions, stop), name="pyconvex-watch", daemon=True
+            )
+            watcher.start()
+            click.echo(f"  watching {functions} for changes (Ctrl-C to stop)")
+        config = uvicorn.Config(
+            create_app(backend),
+            log_level="warning",
+            lifespan="off",
+            # Long-polling `pyconvex logs` requests must not hold up Ctrl-C.
+            timeout_graceful_shutdown=1,
+        )
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        stop.set()
+        if listener is not None:
+            listener.close()
         backend.close()
+
+
+def resolve_project(directory: Path) -> ProjectConfig:
+    """The project ``pyconvex dev DIR`` serves.
+
+    DIR is a project root with ``pyconvex.json`` (or inside its functions
+    folder); else a folder holding ``convex/``; else the functions folder itself.
+    """
+    directory = directory.resolve()
+    config = find_config(directory)
+    if config.path is not None and (
+        directory == config.root or directory.is_relative_to(config.functions_dir.resolve())
+    ):
+        return config
+    if (directory / "convex").is_dir():
+        return ProjectConfig(root=directory)
+    return ProjectConfig(root=directory.parent, functions=directory.name)
+
+
+def reload_app(backend: Backend, functions: Path) -> str:
+    """Reload ``functions`` into ``backend``; one line saying what happened.
+
+    On any error the previous code keeps serving (``Backend.reload`` is atomic).
+    """
+    from pyconvex.server.admin_code import describe_load_error
+
+    try:
+        app = backend.reload(functions)
+    except (Exception, SystemExit) as error:  # an app module may even call exit()
+        return "✗ reload failed, the previous code keeps serving: " + describe_load_error(
+            error, functions
+        )
+    return f"✓ reloaded ({len(app.registry)} functions)"
+
+
+def _watch(backend: Backend, functions: Path, stop: threading.Event) -> None:
+    import watchfiles
+
+    root = functions.resolve()
+
+    def relevant(change: watchfiles.Change, path: str) -> bool:
+        parts = Path(path).relative_to(root).parts
+        # _generated/ is written by every reload itself; watching it would
+        # reload once more for nothing.
+        skipped = any(part.startswith(".") or part in _IGNORED_DIRS for part in parts)
+        return not skipped and not path.endswith(_IGNORED_SUFFIXES)
+
+    try:
+        for _changes in watchfiles.watch(
+            root,
+            watch_filter=relevant,
+            stop_event=stop,
+            # Group an editor's burst of writes into one reload, but react fast.
+            debounce=400,
+            step=30,
+            raise_interrupt=False,
+        ):
+            click.echo(reload_app(backend, functions))
+    except Exception as error:  # the folder vanished, the OS watcher failed, ...
+        click.echo(f"✗ stopped watching {functions}: {error}", err=True)
+
+
+def _print_runs(backend: Backend) -> None:
+    # ``Executor.logs`` records every run; older executors had none, so dev
+    # then simply prints nothing per run.
+    logs: Any = getattr(backend.executor, "logs", None)
+    if logs is None or not hasattr(logs, "add_listener"):
+        return
+    from pyconvex.functions.logs import FunctionRun, format_run
+
+    lock = threading.Lock()  # runs finish on several threads; keep their lines together
+
+    def show(run: FunctionRun) -> None:
+        with lock:
+            click.echo(format_run(run))
+
+    logs.add_listener(show)
+
+
+def _configured_port(project: ProjectConfig) -> int:
+    parts = urlsplit(project.dev_url)
+    if project.path is not None and is_local_url(project.dev_url) and parts.port:
+        return parts.port
+    return _DEFAULT_PORT
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Bind here rather than in uvicorn: a taken port is then one clear line.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port}: {error.strerror} "
+            "(is another `pyconvex dev` running? pick another --port)"
+        ) from None
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"  # listening everywhere: clients here reach it on loopback
+    return f"[{host}]" if ":" in host else host
 
 
 def _write_env_local(path: Path, url: str) -> None:

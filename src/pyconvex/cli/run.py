@@ -1,9 +1,14 @@
-"""``pyconvex run``: run one function of an app in-process and print its result.
+"""``pyconvex run``: run one function and print its result as JSON.
 
-It loads the app's ``convex/`` folder, opens its embedded SQLite database
-(``.pyconvex/data.sqlite3`` next to the folder), applies the schema and runs the
-function, printing the result as JSON. Errors are one clear line on stderr and
-a non-zero exit.
+By default the function runs on the project's deployment (``pyconvex dev``, or
+``--prod`` / ``--url``) over HTTP with the admin key, so internal functions can
+be run too, and its log lines go to stderr. ``--local`` runs it in this process
+instead, on the app's embedded SQLite database (``.pyconvex/data.sqlite3``);
+giving ``--app`` or ``--data`` implies ``--local``. Errors are one clear line on
+stderr and a non-zero exit.
+
+ARGS and the printed result are Convex's JSON encoding (``{"$integer": ...}``
+for 64-bit integers, ``{"$bytes": ...}`` for bytes).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from typing import Any
 
 import click
 
+from pyconvex.application import default_data_path
+from pyconvex.cli.client import AdminClient, FunctionFailed
+from pyconvex.cli.config import find_config, resolve_target, target_options
 from pyconvex.cli.main import main
 from pyconvex.database.database import Database
 from pyconvex.errors import ConvexError, PyConvexError
@@ -30,36 +38,99 @@ __all__ = ["run"]
 @main.command()
 @click.argument("function")
 @click.argument("args", default="{}")
+@target_options
+@click.option(
+    "--local",
+    is_flag=True,
+    default=False,
+    help="Run in this process on the app's embedded database instead of on a deployment.",
+)
 @click.option(
     "--app",
     "app_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("convex"),
-    show_default=True,
-    help="The app's functions folder.",
+    default=None,
+    help="With --local (implied): the app's functions folder [default: from pyconvex.json].",
 )
 @click.option(
     "--data",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="SQLite database file [default: .pyconvex/data.sqlite3 beside the app folder].",
+    help="With --local (implied): the SQLite file [default: .pyconvex/data.sqlite3].",
 )
-def run(function: str, args: str, app_dir: Path, data: Path | None) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    default=False,
+    help="Re-run a query whenever its result changes (needs live subscriptions).",
+)
+def run(
+    function: str,
+    args: str,
+    url: str | None,
+    prod: bool,
+    admin_key: str | None,
+    local: bool,
+    app_dir: Path | None,
+    data: Path | None,
+    watch: bool,
+) -> None:
     """Run FUNCTION (e.g. messages:list) with ARGS (a JSON object) and print its result."""
+    if watch:
+        raise click.ClickException(
+            "--watch needs live subscriptions, which pyconvex does not serve yet (coming)"
+        )
+    raw = _parse_args(args)
+    if local or app_dir is not None or data is not None:
+        if url is not None or prod:
+            raise click.ClickException("--local runs in this process: it takes no --url or --prod")
+        _run_local(function, raw, app_dir, data)
+        return
+    target = resolve_target(find_config(), url=url, prod=prod, admin_key=admin_key)
+    with AdminClient(target.url, target.require_admin_key()) as client:
+        try:
+            result = client.call_function(function, raw)
+        except FunctionFailed as failure:
+            _echo_log_lines(failure.log_lines)
+            raise
+    _echo_log_lines(result.log_lines)
+    click.echo(json.dumps(result.value, indent=2, sort_keys=True))
+
+
+def _parse_args(args: str) -> dict[str, Any]:
+    """ARGS as convex-encoded JSON, checked here so a typo never reaches the server."""
     try:
-        parsed = decode_json(json.loads(args))
+        raw = json.loads(args)
+        decode_json(raw)
     except (json.JSONDecodeError, PyConvexError) as error:
         raise click.ClickException(f"ARGS is not valid JSON: {error}") from None
-    if not isinstance(parsed, dict):
+    if not isinstance(raw, dict):
         raise click.ClickException('ARGS must be a JSON object, e.g. \'{"id": "..."}\'')
+    return raw
+
+
+def _echo_log_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+
+
+def _run_local(function: str, raw: dict[str, Any], app_dir: Path | None, data: Path | None) -> None:
+    if app_dir is None:
+        config = find_config()
+        app_dir = config.functions_dir
+        default_data = config.state_dir / "data.sqlite3"
+    else:
+        default_data = default_data_path(app_dir)
     try:
         app = load_app(app_dir)
     except Exception as error:
         raise click.ClickException(f"Could not load {app_dir}: {error}") from None
-    path = data or app_dir.resolve().parent / ".pyconvex" / "data.sqlite3"
+    path = data or default_data
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = asyncio.run(_run(app, path, function, parsed))
-    click.echo(json.dumps(encode_json(value), indent=2, sort_keys=True))
+    result = asyncio.run(_run(app, path, function, decode_json(raw)))
+    # Results carry the function's log lines (guarded: older executors had none).
+    _echo_log_lines([str(line) for line in getattr(result, "log_lines", ())])
+    click.echo(json.dumps(encode_json(result.value), indent=2, sort_keys=True))
 
 
 async def _run(app: Any, path: Path, function: str, args: dict[str, Any]) -> Any:
@@ -72,10 +143,10 @@ async def _run(app: Any, path: Path, function: str, args: dict[str, Any]) -> Any
         if definition is None:
             raise click.ClickException(f"No function at {function!r} in the app")
         if definition.kind is FunctionKind.QUERY:
-            return (await executor.run_query(function, args, allow_internal=True)).value
+            return await executor.run_query(function, args, allow_internal=True)
         if definition.kind is FunctionKind.MUTATION:
-            return (await executor.run_mutation(function, args, allow_internal=True)).value
-        return (await executor.run_action(function, args, allow_internal=True)).value
+            return await executor.run_mutation(function, args, allow_internal=True)
+        return await executor.run_action(function, args, allow_internal=True)
     except ConvexError as error:
         raise click.ClickException(f"ConvexError: {json.dumps(encode_json(error.data))}") from None
     except PyConvexError as error:

@@ -56,6 +56,22 @@ def load_app(folder: str | Path) -> LoadedApp:
         raise FileNotFoundError(f"No functions folder at {root}")
     _ensure_generated_api(root)
     package = _private_package(root)
+    # A reload must import every module afresh, helpers included (``from .users
+    # import x`` would otherwise get the previous version from sys.modules); if
+    # the load fails, the previous modules go back so the old code keeps working.
+    previous = {n: m for n, m in sys.modules.items() if n.startswith(package + ".")}
+    for name in previous:
+        del sys.modules[name]
+    try:
+        return _load(root, package)
+    except BaseException:
+        for name in [n for n in sys.modules if n.startswith(package + ".")]:
+            del sys.modules[name]
+        sys.modules.update(previous)
+        raise
+
+
+def _load(root: Path, package: str) -> LoadedApp:
     # logging.getLogger(__name__) in an app module is a child of the package logger.
     console.attach_logger(package)
     modules: dict[str, types.ModuleType] = {}

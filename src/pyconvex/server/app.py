@@ -18,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
-from pyconvex.server import admin, admin_data, sync
+from pyconvex.server import admin, admin_code, admin_data, sync
 from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
 from pyconvex.server.sync import SyncHub
@@ -50,6 +50,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
             *routes(backend, production=production),
             *admin.routes(backend),
             *admin_data.routes(backend),
+            *admin_code.routes(backend),
             *sync.routes(hub),
         ],
         middleware=[

@@ -1,0 +1,108 @@
+"""Messages: the guide's queries and mutations, in Python."""
+
+import asyncio
+import time
+from typing import Any
+
+from pyconvex import ConvexError, mutation, pagination_opts_validator, query, v
+
+from .users import current_user
+
+
+@query(args={"channelId": v.id("channels")})
+async def list(ctx: Any, args: dict[str, Any]) -> Any:
+    """The channel's 100 newest messages, each with its author."""
+    messages = await (
+        ctx.db.query("messages")
+        .with_index("by_channel", lambda q: q.eq("channelId", args["channelId"]))
+        .order("desc")
+        .take(100)
+    )
+    users = await asyncio.gather(*(ctx.db.get(m["userId"]) for m in messages))
+    return [{**message, "user": user} for message, user in zip(messages, users)]
+
+
+@query(args={"id": v.id("messages")})
+async def get(ctx: Any, args: dict[str, Any]) -> Any:
+    """One message, or None."""
+    return await ctx.db.get(args["id"])
+
+
+@query(args={"channelId": v.id("channels"), "searchTerm": v.string()})
+async def search(ctx: Any, args: dict[str, Any]) -> Any:
+    """Messages of a channel whose text contains the term (case-insensitive)."""
+    messages = await (
+        ctx.db.query("messages")
+        .with_index("by_channel", lambda q: q.eq("channelId", args["channelId"]))
+        .collect()
+    )
+    term = args["searchTerm"].lower()
+    return [m for m in messages if term in m["text"].lower()]
+
+
+@query(
+    args={
+        "channelId": v.id("channels"),
+        # Accepts everything usePaginatedQuery sends (id, endCursor, ...).
+        "paginationOpts": pagination_opts_validator,
+    }
+)
+async def paginated(ctx: Any, args: dict[str, Any]) -> Any:
+    """A page of the channel's messages, newest first."""
+    return await (
+        ctx.db.query("messages")
+        .with_index("by_channel", lambda q: q.eq("channelId", args["channelId"]))
+        .order("desc")
+        .paginate(args["paginationOpts"])
+    )
+
+
+@mutation(args={"text": v.string(), "channelId": v.id("channels")})
+async def create(ctx: Any, args: dict[str, Any]) -> str:
+    """Post a message as the signed-in user."""
+    user = await current_user(ctx)
+    return await ctx.db.insert(
+        "messages",
+        {
+            "text": args["text"],
+            "userId": user["_id"],
+            "channelId": args["channelId"],
+            "createdAt": time.time() * 1000,
+        },
+    )
+
+
+@mutation(args={"id": v.id("messages"), "text": v.string()})
+async def update(ctx: Any, args: dict[str, Any]) -> None:
+    """Edit one's own message."""
+    user = await current_user(ctx)
+    message = await ctx.db.get(args["id"])
+    if message is None:
+        raise ConvexError("Message not found")
+    if message["userId"] != user["_id"]:
+        raise ConvexError("Not authorized")
+    await ctx.db.patch(args["id"], {"text": args["text"]})
+
+
+@mutation(args={"id": v.id("messages")})
+async def remove(ctx: Any, args: dict[str, Any]) -> None:
+    """Delete one's own message."""
+    user = await current_user(ctx)
+    message = await ctx.db.get(args["id"])
+    if message is None:
+        raise ConvexError("Message not found")
+    if message["userId"] != user["_id"]:
+        raise ConvexError("Not authorized")
+    await ctx.db.delete(args["id"])
+
+
+@mutation(args={"messageId": v.id("messages"), "emoji": v.string()})
+async def addReaction(ctx: Any, args: dict[str, Any]) -> None:
+    """Add the signed-in user's reaction to a message."""
+    user = await current_user(ctx)
+    message = await ctx.db.get(args["messageId"])
+    if message is None:
+        raise ConvexError("Message not found")
+    reactions = message.get("reactions", [])
+    reactions.append({"emoji": args["emoji"], "userId": user["_id"]})
+    await ctx.db.patch(args["messageId"], {"reactions": reactions})

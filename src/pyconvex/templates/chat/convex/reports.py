@@ -1,0 +1,33 @@
+"""The weekly report (a cron target)."""
+
+import time
+from typing import Any
+
+from pyconvex import internal_mutation, query
+
+WEEK_MS = 7 * 24 * 60 * 60 * 1000
+
+
+@internal_mutation
+async def generateWeekly(ctx: Any) -> str:
+    """Cron target: store task counts by status and last week's message count."""
+    now = time.time() * 1000
+    by_status: dict[str, float] = {}
+    for task in await ctx.db.query("tasks").collect():
+        by_status[task["status"]] = by_status.get(task["status"], 0) + 1
+    messages = await ctx.db.query("messages").collect()
+    return await ctx.db.insert(
+        "reports",
+        {
+            "kind": "weekly",
+            "createdAt": now,
+            "tasksByStatus": by_status,
+            "messagesLastWeek": sum(1 for m in messages if m["createdAt"] >= now - WEEK_MS),
+        },
+    )
+
+
+@query
+async def latest(ctx: Any) -> Any:
+    """The newest report, or None."""
+    return await ctx.db.query("reports").with_index("by_created_at").order("desc").first()
