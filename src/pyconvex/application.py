@@ -11,17 +11,20 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 import threading
 from pathlib import Path
 
 from pyconvex.codegen import write_generated
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
+from pyconvex.files.local import LocalFileStore
 from pyconvex.functions import env as environment
 from pyconvex.functions.executor import Executor
 from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
+from pyconvex.functions.storage import FileService
 from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
@@ -29,6 +32,7 @@ from pyconvex.storage.sqlite import SqlitePersistence
 __all__ = ["Backend", "default_data_path"]
 
 _ADMIN_KEY_HASH = "admin_key_sha256"
+_STORAGE_SECRET = "storage_secret"
 
 
 def default_data_path(app_dir: Path) -> Path:
@@ -57,6 +61,8 @@ class Backend:
         functions_dir: Path | None = None,
         database: Database | None = None,
         http_router: HttpRouter | None = None,
+        files_dir: Path | None = None,
+        url: str = "http://127.0.0.1:3210",
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -66,6 +72,15 @@ class Backend:
         self.functions_dir = functions_dir
         self.executor = Executor(self.database, registry)
         self.admin_key = self._load_admin_key(admin_key_file)
+        self._files_tmp: tempfile.TemporaryDirectory[str] | None = None
+        if files_dir is None:
+            self._files_tmp = tempfile.TemporaryDirectory(prefix="pyconvex-files-")
+            files_dir = Path(self._files_tmp.name)
+        self.files = FileService(
+            self.database, LocalFileStore(files_dir), self._storage_secret(), url
+        )
+        self.files.sweep()  # bytes left without a row by a crash
+        self.executor.files = self.files
         self._reload_lock = threading.Lock()
         self.http_router = http_router
 
@@ -78,6 +93,7 @@ class Backend:
             SchemaError: existing data does not match the app's schema.
         """
         key_file: Path | None = None
+        files_dir: Path | None = None
         if data_path == ":memory:":
             persistence: Persistence = MemoryPersistence()
         else:
@@ -85,6 +101,7 @@ class Backend:
             path.parent.mkdir(parents=True, exist_ok=True)
             persistence = SqlitePersistence(path)
             key_file = path.parent / "admin_key"
+            files_dir = path.parent / "files"
         database: Database | None = None
         try:
             database = Database(persistence)
@@ -99,6 +116,7 @@ class Backend:
                 admin_key_file=key_file,
                 functions_dir=Path(app_dir),
                 database=database,
+                files_dir=files_dir,
                 http_router=app.http_router,
             )
         except BaseException:
@@ -152,11 +170,24 @@ class Backend:
                 handle.write(key + "\n")
         return key
 
+    def set_url(self, url: str) -> None:
+        """The deployment URL that upload and file URLs start with."""
+        self.files.base_url = url.rstrip("/")
+
+    def _storage_secret(self) -> bytes:
+        stored = self.persistence.get_global(_STORAGE_SECRET)
+        if stored is None:
+            stored = secrets.token_hex(32)
+            self.persistence.write((), (), [(_STORAGE_SECRET, stored)])
+        return bytes.fromhex(stored)
+
     def close(self) -> None:
         """Stop the functions and the committer, and close the store."""
         self.executor.close()
         self.database.close()
         self.persistence.close()
+        if self._files_tmp is not None:
+            self._files_tmp.cleanup()
 
 
 def _hash(key: str) -> str:

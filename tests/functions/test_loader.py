@@ -72,3 +72,24 @@ def test_errors_surface(tmp_path: Path) -> None:
     write(tmp_path / "b", "broken.py", "raise ValueError('bad module')\n")
     with pytest.raises(ValueError, match="bad module"):
         load_app(tmp_path / "b")
+
+
+def test_import_convex_from_the_app_root_gets_the_pypi_client(tmp_path: Path) -> None:
+    import subprocess
+
+    write(tmp_path / "convex", "messages.py", "from pyconvex import query\n")
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import convex, pyconvex.functions.loader as l; l.load_app('convex'); "
+            "import convex as again; print(convex.__file__, again is convex, "
+            "hasattr(convex, 'ConvexClient'))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    file, same, client = loaded.stdout.split()
+    assert "site-packages" in file and same == "True" and client == "True"

@@ -86,6 +86,7 @@ def dev(directory: Path, host: str, port: int | None, data: Path | None, watch: 
         port = port if port is not None else _configured_port(project)
         listener = _listen(host, port)
         url = f"http://{_url_host(host)}:{port}"
+        backend.set_url(url)  # upload and file URLs point at this server
         _write_env_local(project.root / ".env.local", url)
         click.echo(
             f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)"

@@ -44,11 +44,13 @@ SYSTEM_TABLES: Mapping[str, int] = {
     "_storage": 2,
     "_environment_variables": 3,
     "_session_requests": 4,
+    "_upload_tokens": 5,
 }
 
 #: Indexes of system tables beyond the built-in two.
 SYSTEM_INDEXES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "_session_requests": {"by_session_request": ("sessionId", "requestId")},
+    "_upload_tokens": {"by_nonce": ("nonce",)},
 }
 
 

@@ -227,6 +227,9 @@ Caller = Callable[[Any, Any], Awaitable[Any]]
 
 
 class _Ctx:
+    #: ``ctx.storage``: file storage (set by the executor when the deployment has a file store).
+    storage: Any = None
+
     def __init__(self, auth: Auth, run_query: Caller) -> None:
         self.auth = auth
         self._run_query = run_query

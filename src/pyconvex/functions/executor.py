@@ -54,6 +54,7 @@ from pyconvex.functions.http_router import HttpActionDefinition
 from pyconvex.functions.logs import FunctionLogs
 from pyconvex.functions.references import function_path
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
+from pyconvex.functions.storage import ActionStorage, FileService, MutationStorage, QueryStorage
 from pyconvex.functions.workers import (
     ExecutionInterrupted,
     InlineMonitor,
@@ -181,6 +182,8 @@ class Executor:
         self._actions = WorkerPool("action", knobs.ACTION_CONCURRENCY)
         self.watchdog = Watchdog()
         self.inline_monitor = InlineMonitor(knobs.INLINE_PREEMPT_SECONDS)
+        #: File storage for ``ctx.storage`` (set by the backend; None: not configured).
+        self.files: FileService | None = None
         self._home: Worker | None = None
 
     def swap_registry(self, registry: Registry) -> None:
@@ -522,13 +525,17 @@ class Executor:
             return result.value
 
         if sync:
-            return ActionCtx(
+            ctx = ActionCtx(
                 Auth(identity, True),
                 self._blocking(query),
                 self._blocking(mutation),
                 self._blocking(action),
             )
-        return ActionCtx(Auth(identity, False), query, mutation, action)
+        else:
+            ctx = ActionCtx(Auth(identity, False), query, mutation, action)
+        if self.files is not None:
+            ctx.storage = ActionStorage(self.files, sync)
+        return ctx
 
     def _blocking(
         self, call: Callable[[Any, Any], Coroutine[Any, Any, Any]]
@@ -634,14 +641,20 @@ class _Execution:
         assert self.budget is not None
         auth = Auth(self.identity, sync)
         run_query = self._nested(FunctionKind.QUERY, sync)
+        files = self.executor.files
         if definition.kind is FunctionKind.QUERY:
-            return QueryCtx(
-                DatabaseReader(self.transaction, self.budget, sync=sync), auth, run_query
-            )
+            reader = DatabaseReader(self.transaction, self.budget, sync=sync)
+            query_ctx = QueryCtx(reader, auth, run_query)
+            if files is not None:
+                query_ctx.storage = QueryStorage(files, self.transaction, sync)
+            return query_ctx
         if not self.transaction.writable:
             raise PyConvexError(f"Can't run the mutation {definition.path} from a query.")
         writer = DatabaseWriter(self.transaction, self.budget, sync=sync)
-        return MutationCtx(writer, auth, run_query, self._nested(FunctionKind.MUTATION, sync))
+        ctx = MutationCtx(writer, auth, run_query, self._nested(FunctionKind.MUTATION, sync))
+        if files is not None:
+            ctx.storage = MutationStorage(files, self.transaction, sync)
+        return ctx
 
     def _nested(self, kind: FunctionKind, sync: bool) -> Callable[[Any, Any], Any]:
         def call(reference: Any, args: Any) -> Any:

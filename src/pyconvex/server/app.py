@@ -18,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
-from pyconvex.server import admin, admin_code, admin_data, sync
+from pyconvex.server import admin, admin_code, admin_data, storage, sync
 from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
 from pyconvex.server.sync import SyncHub
@@ -51,6 +51,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
             *admin.routes(backend),
             *admin_data.routes(backend),
             *admin_code.routes(backend),
+            *storage.routes(backend),
             *sync.routes(hub),
         ],
         middleware=[

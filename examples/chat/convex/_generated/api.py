@@ -24,6 +24,17 @@ class _api_channels(metaclass=GeneratedNamespace):
     list = FunctionReference("channels:list")  # query
 
 
+class _api_files(metaclass=GeneratedNamespace):
+    """``api.files``."""
+
+    _parts = ('files',)
+    generateUploadUrl = FunctionReference("files:generateUploadUrl")  # mutation
+    getUrl = FunctionReference("files:getUrl")  # mutation
+    list = FunctionReference("files:list")  # query
+    remove = FunctionReference("files:remove")  # mutation
+    save = FunctionReference("files:save")  # mutation
+
+
 class _api_messages(metaclass=GeneratedNamespace):
     """``api.messages``."""
 
@@ -70,6 +81,7 @@ class _api(metaclass=GeneratedNamespace):
     _parts = ()
     actions = _api_actions
     channels = _api_channels
+    files = _api_files
     messages = _api_messages
     reports = _api_reports
     tasks = _api_tasks

@@ -53,6 +53,15 @@ schema = define_schema(
         .index("by_status", ["status"])
         .index("by_assignee", ["assigneeId"])
         .index("by_due_date", ["dueDate"]),
+        # Not in the guide's schema, used by its file functions (files.save).
+        "files": define_table(
+            {
+                "storageId": v.id("_storage"),
+                "name": v.string(),
+                "type": v.string(),
+                "uploadedAt": v.number(),
+            }
+        ).index("by_storage_id", ["storageId"]),
         # Not in the guide: what reports.generateWeekly writes.
         "reports": define_table(
             {

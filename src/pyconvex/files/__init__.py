@@ -1,0 +1,1 @@
+"""File bytes behind one narrow interface: the local directory store (S3 comes later)."""
