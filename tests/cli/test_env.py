@@ -66,3 +66,27 @@ def test_env_failures_are_one_clear_line(server: DevServer) -> None:
     code, _, stderr = env("list", "--prod")
     assert code == 1 and 'No "prod" deployment in' in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_watched_query_reruns_when_its_variable_changes(server: DevServer) -> None:
+    import subprocess
+    import sys
+
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "pyconvex", "run", "--watch", "settings:greeting"],
+        cwd=server.project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "null"  # not set yet
+        assert env("set", "GREETING", "hello")[0] == 0
+        assert watcher.stdout.readline().strip() == '"hello"'  # the subscription re-ran
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+        for stream in (watcher.stdout, watcher.stderr):
+            if stream is not None:
+                stream.close()

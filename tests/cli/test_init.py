@@ -34,12 +34,19 @@ def call_with_auth(client: ConvexHttpClient) -> None:
 
 
 def call_with_file_storage(client: ConvexHttpClient) -> None:
-    file_id = client.mutation(
-        "files:upload", {"name": "hello.txt", "contentType": "text/plain", "data": b"hello"}
+    import httpx
+
+    upload_url = client.mutation("files:generateUploadUrl")
+    uploaded = httpx.post(upload_url, content=b"hello", headers={"Content-Type": "text/plain"})
+    storage_id = uploaded.json()["storageId"]
+    client.mutation(
+        "files:save", {"storageId": storage_id, "name": "hello.txt", "type": "text/plain"}
     )
-    assert client.query("files:download", {"id": file_id})["data"] == b"hello"
-    (listed,) = client.query("files:list")
-    assert listed["size"] == 5 and "data" not in listed
+    client.action("files:storeText", {"name": "b.txt", "text": "from the server"})
+    newest, oldest = client.query("files:list")
+    assert oldest["name"] == "hello.txt" and oldest["size"] == 5
+    assert httpx.get(oldest["url"]).content == b"hello"
+    assert httpx.get(newest["url"]).content == b"from the server"
 
 
 def call_chat(client: ConvexHttpClient) -> None:

@@ -128,3 +128,19 @@ async def test_print_and_logging_become_log_lines(client: httpx.AsyncClient) -> 
     assert body["logLines"] == ["[LOG] saving hi 3", "[ERROR] careful"]
     failed = await call(client, "mutation", "api:chatty", {"text": "fail"})
     assert failed["status"] == "error" and failed["logLines"][0] == "[LOG] saving fail 3"
+
+
+async def test_production_mode_hides_details_but_keeps_convex_error_data() -> None:
+    backend = Backend(MemoryPersistence(), Registry.from_modules({"api": api_app}))
+    transport = httpx.ASGITransport(app=create_app(backend, production=True))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            crashed = await call(http, "mutation", "api:crash", {})
+            assert "something broke" not in crashed["errorMessage"]
+            assert crashed["errorMessage"].startswith("[Request ID: ")
+            failed = await call(http, "query", "api:fail", {}, format="convex_encoded_json")
+            assert failed["errorData"]["why"] == "because" and failed["logLines"] == []
+        [run] = [r for r in backend.executor.logs.since(0)[0] if r.path == "api:crash"]
+        assert "something broke" in (run.error or "")  # the logs keep the details
+    finally:
+        backend.close()

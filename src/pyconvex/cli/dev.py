@@ -59,7 +59,20 @@ _IGNORED_DIRS = frozenset({"__pycache__", "_generated"})
     show_default=True,
     help="Reload the app when a file under the functions folder changes.",
 )
-def dev(directory: Path, host: str, port: int | None, data: Path | None, watch: bool) -> None:
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Hide the details of failures other than ConvexError from clients (the logs keep "
+    "them) and do not reload on file changes.",
+)
+def dev(
+    directory: Path,
+    host: str,
+    port: int | None,
+    data: Path | None,
+    watch: bool,
+    production: bool,
+) -> None:
     """Serve the app in DIRECTORY (its convex/ folder) on a local deployment URL."""
     # Reloads re-import edited files; a bytecode cache keyed on the source's
     # mtime in whole seconds could serve a same-size edit made within the same
@@ -94,14 +107,14 @@ def dev(directory: Path, host: str, port: int | None, data: Path | None, watch: 
         click.echo(f"  admin key: {backend.admin_key}")
         click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")
         _print_runs(backend)
-        if watch:
+        if watch and not production:
             watcher = threading.Thread(
                 target=_watch, args=(backend, functions, stop), name="pyconvex-watch", daemon=True
             )
             watcher.start()
             click.echo(f"  watching {functions} for changes (Ctrl-C to stop)")
         config = uvicorn.Config(
-            create_app(backend),
+            create_app(backend, production=production),
             log_level="warning",
             lifespan="off",
             # Long-polling `pyconvex logs` requests must not hold up Ctrl-C.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from pyconvex.functions.executor import Executor
 from pyconvex.functions.loader import load_app
 from pyconvex.functions.registry import FunctionKind
 from pyconvex.storage.sqlite import SqlitePersistence
-from pyconvex.values.json import decode_json, encode_json
+from pyconvex.values.json import decode_json, encode_clean_json, encode_json
 
 __all__ = ["run"]
 
@@ -62,7 +63,7 @@ __all__ = ["run"]
     "--watch",
     is_flag=True,
     default=False,
-    help="Re-run a query whenever its result changes (needs live subscriptions).",
+    help="Subscribe to a query and print each new result until Ctrl-C.",
 )
 def run(
     function: str,
@@ -76,11 +77,11 @@ def run(
     watch: bool,
 ) -> None:
     """Run FUNCTION (e.g. messages:list) with ARGS (a JSON object) and print its result."""
-    if watch:
-        raise click.ClickException(
-            "--watch needs live subscriptions, which pyconvex does not serve yet (coming)"
-        )
     raw = _parse_args(args)
+    if watch:
+        target = resolve_target(find_config(), url=url, prod=prod, admin_key=admin_key)
+        _watch(target.url, target.require_admin_key(), function, raw)
+        return
     if local or app_dir is not None or data is not None:
         if url is not None or prod:
             raise click.ClickException("--local runs in this process: it takes no --url or --prod")
@@ -95,6 +96,50 @@ def run(
             raise
     _echo_log_lines(result.log_lines)
     click.echo(json.dumps(result.value, indent=2, sort_keys=True))
+
+
+def _watch(url: str, admin_key: str, function: str, args: dict[str, Any]) -> None:
+    """Subscribe over the sync protocol (as the admin, so internal queries work)."""
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
+
+    socket_url = "ws" + url.removeprefix("http").rstrip("/") + "/api/sync"
+    frames = [
+        {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0, "clientTs": 0},
+        {"type": "Authenticate", "baseVersion": 0, "tokenType": "Admin", "value": admin_key},
+        {
+            "type": "ModifyQuerySet",
+            "baseVersion": 0,
+            "newVersion": 1,
+            "modifications": [
+                {"type": "Add", "queryId": 0, "udfPath": function, "args": [encode_json(args)]}
+            ],
+        },
+    ]
+    try:
+        with connect(socket_url) as socket:
+            for frame in frames:
+                socket.send(json.dumps(frame))
+            for text in socket:
+                _show_update(json.loads(text))
+    except KeyboardInterrupt:
+        return
+    except (OSError, WebSocketException) as error:
+        raise click.ClickException(f"Lost the connection to {url}: {error}") from None
+
+
+def _show_update(message: dict[str, Any]) -> None:
+    if message.get("type") == "AuthError":
+        raise click.ClickException(f"The deployment refused the admin key: {message['error']}")
+    if message.get("type") == "FatalError":
+        raise click.ClickException(str(message.get("error")))
+    for change in message.get("modifications", []) if message.get("type") == "Transition" else []:
+        _echo_log_lines(change.get("logLines", []))
+        if change["type"] == "QueryUpdated":
+            value = decode_json(change["value"])
+            click.echo(json.dumps(encode_clean_json(value), indent=2, sort_keys=True), nl=True)
+        elif change["type"] == "QueryFailed":
+            click.echo(f"✗ {change['errorMessage']}", err=True)
 
 
 def _parse_args(args: str) -> dict[str, Any]:

@@ -1,62 +1,54 @@
-"""Upload, list, download and delete files.
+"""Upload, list, serve and delete files, as in Convex's file storage guide.
 
-Files up to ``MAX_INLINE_BYTES`` are stored inside their document; larger ones
-are registered by URL. See README.md for what Convex file storage adds.
+The browser asks for an upload URL, POSTs the file to it, and saves the storage
+id it gets back; files are served from the URLs ``ctx.storage.get_url`` returns.
 """
 
 import time
 from typing import Any
 
-from pyconvex import ConvexError, mutation, query, v
+from pyconvex import action, mutation, query, v
 
-# A document holds at most 1 MiB; this leaves room for the metadata.
-MAX_INLINE_BYTES = 900 * 1024
-
-
-@mutation(args={"name": v.string(), "contentType": v.string(), "data": v.bytes()})
-async def upload(ctx: Any, args: dict[str, Any]) -> str:
-    """Store a small file (up to 900 KiB); returns its id."""
-    size = len(args["data"])
-    if size > MAX_INLINE_BYTES:
-        raise ConvexError(
-            f"{args['name']} is {size} bytes; files over {MAX_INLINE_BYTES} bytes are "
-            "registered by URL with files:register"
-        )
-    return await ctx.db.insert(
-        "files",
-        {
-            "name": args["name"],
-            "contentType": args["contentType"],
-            "size": size,
-            "data": args["data"],
-            "uploadedAt": time.time() * 1000,
-        },
-    )
+from ._generated.api import api
 
 
-@mutation(
-    args={"name": v.string(), "contentType": v.string(), "size": v.number(), "url": v.string()}
-)
-async def register(ctx: Any, args: dict[str, Any]) -> str:
-    """Record a file hosted elsewhere, by URL; returns its id."""
+@mutation
+async def generateUploadUrl(ctx: Any) -> str:
+    """A URL to POST one file to (valid for an hour)."""
+    return await ctx.storage.generate_upload_url()
+
+
+@mutation(args={"storageId": v.id("_storage"), "name": v.string(), "type": v.string()})
+async def save(ctx: Any, args: dict[str, Any]) -> str:
+    """Record an uploaded file under its name; returns the file's id."""
     return await ctx.db.insert("files", {**args, "uploadedAt": time.time() * 1000})
 
 
 @query
 async def list(ctx: Any) -> Any:
-    """Every file's metadata, newest first (without the bytes)."""
+    """Every saved file with its URL and size, newest first."""
     files = await ctx.db.query("files").order("desc").collect()
-    return [{key: value for key, value in f.items() if key != "data"} for f in files]
+    out = []
+    for saved in files:
+        stored = await ctx.db.system.get(saved["storageId"])
+        url = await ctx.storage.get_url(saved["storageId"])
+        out.append({**saved, "url": url, "size": stored["size"] if stored else None})
+    return out
 
 
-@query(args={"id": v.id("files")})
-async def download(ctx: Any, args: dict[str, Any]) -> Any:
-    """A file with its bytes (or its URL), or None if there is no such file."""
-    return await ctx.db.get(args["id"])
+@action(args={"name": v.string(), "text": v.string()})
+async def storeText(ctx: Any, args: dict[str, Any]) -> str:
+    """Store a text file from the server side (actions may write files directly)."""
+    storage_id = await ctx.storage.store(args["text"].encode(), "text/plain")
+    return await ctx.run_mutation(
+        api.files.save, {"storageId": storage_id, "name": args["name"], "type": "text/plain"}
+    )
 
 
 @mutation(args={"id": v.id("files")})
 async def remove(ctx: Any, args: dict[str, Any]) -> None:
-    """Delete a file."""
-    if await ctx.db.get(args["id"]) is not None:
+    """Delete a saved file and its bytes."""
+    saved = await ctx.db.get(args["id"])
+    if saved is not None:
+        await ctx.storage.delete(saved["storageId"])
         await ctx.db.delete(args["id"])

@@ -1,4 +1,4 @@
-"""Files: their metadata, and for small files the bytes themselves."""
+"""Files: each saved file points at its bytes in file storage (the _storage table)."""
 
 from pyconvex import define_schema, define_table, v
 
@@ -6,15 +6,11 @@ schema = define_schema(
     {
         "files": define_table(
             {
+                "storageId": v.id("_storage"),
                 "name": v.string(),
-                "contentType": v.string(),
-                "size": v.number(),
-                # Small files are kept in the document itself (documents hold up to 1 MiB).
-                "data": v.optional(v.bytes()),
-                # Larger files live elsewhere (a CDN, S3, ...); the app keeps their URL.
-                "url": v.optional(v.string()),
+                "type": v.string(),
                 "uploadedAt": v.number(),
             }
-        ).index("by_name", ["name"]),
+        ).index("by_storage_id", ["storageId"]),
     }
 )
