@@ -116,7 +116,10 @@ def test_dev_prints_every_run_and_run_calls_it_with_the_admin_key(
         (["notes:add", "{broken"], "ARGS is not valid JSON"),
         (["notes:add", "[1]"], "ARGS must be a JSON object"),
         (["notes:version", "--admin-key", "pyconvex-admin|wrong"], "admin key was refused"),
-        (["notes:version", "--watch"], "needs live subscriptions"),
+        (
+            ["notes:version", "--watch", "--admin-key", "pyconvex-admin|bad"],
+            "refused the admin key",
+        ),
         (["notes:version", "--url", "ftp://x"], "--url must start with http"),
     ],
 )
