@@ -32,3 +32,25 @@ def test_open_loads_an_app_and_keeps_its_data(tmp_path: Path) -> None:
         assert asyncio.run(in_memory.executor.run_query("things:count")).value == 0.0
     finally:
         in_memory.close()
+
+
+def test_module_level_code_reads_environment_variables(tmp_path: Path) -> None:
+    from pyconvex.database.environment import set_environment_variables
+
+    app = tmp_path / "convex"
+    app.mkdir()
+    (app / "auth_config.py").write_text(
+        "from pyconvex import env\n\nISSUER = env.get('AUTH_ISSUER', 'unset')\n"
+    )
+    (app / "who.py").write_text(
+        "from pyconvex import query\nfrom .auth_config import ISSUER\n\n"
+        "@query\ndef issuer(ctx):\n    return ISSUER\n"
+    )
+    backend = Backend.open(app)
+    try:
+        assert asyncio.run(backend.executor.run_query("who:issuer")).value == "unset"
+        set_environment_variables(backend.database, {"AUTH_ISSUER": "https://auth.example"})
+        backend.reload()  # config modules are evaluated at deploy, as in Convex
+        assert asyncio.run(backend.executor.run_query("who:issuer")).value == "https://auth.example"
+    finally:
+        backend.close()

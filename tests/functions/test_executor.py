@@ -176,3 +176,14 @@ async def test_async_iteration_and_system_tables(t: ConvexTest) -> None:
     await t.mutation("sample:create_counter", {"name": "b"})
     result = await t.query("sample:iterate_and_system")
     assert result == {"names": ["a", "b"], "files": [], "direct": "DocumentError"}
+
+
+async def test_actions_have_a_time_limit(t: ConvexTest) -> None:
+    t.executor.action_timeout_seconds = 0.2
+
+    async def slow(ctx: Any) -> None:
+        await asyncio.sleep(5)
+
+    t.executor.registry.add("sample:slow_action", FunctionDefinition(FunctionKind.ACTION, slow))
+    with pytest.raises(ExecutionTimeoutError, match="maximum duration: 0.2s"):
+        await t.action("sample:slow_action")
