@@ -20,7 +20,7 @@ from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
 from pyconvex.files.local import LocalFileStore
 from pyconvex.functions import env as environment
-from pyconvex.functions.executor import Executor
+from pyconvex.functions.executor import Executor, prune_session_requests
 from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
@@ -33,6 +33,9 @@ __all__ = ["Backend", "default_data_path"]
 
 _ADMIN_KEY_HASH = "admin_key_sha256"
 _STORAGE_SECRET = "storage_secret"
+#: How long a mutation's (sessionId, requestId) record answers replays.
+SESSION_REQUEST_RETENTION_SECONDS = 6 * 3600
+SESSION_REQUEST_PRUNE_PERIOD_SECONDS = 600
 
 
 def default_data_path(app_dir: Path) -> Path:
@@ -81,6 +84,9 @@ class Backend:
         )
         self.files.sweep()  # bytes left without a row by a crash
         self.executor.files = self.files
+        self._stop = threading.Event()
+        self._janitor = threading.Thread(target=self._tidy, name="pyconvex-janitor", daemon=True)
+        self._janitor.start()
         self._reload_lock = threading.Lock()
         self.http_router = http_router
 
@@ -170,6 +176,15 @@ class Backend:
                 handle.write(key + "\n")
         return key
 
+    def _tidy(self) -> None:
+        # Mutation records answer replays after reconnects (seconds to minutes);
+        # keep them for hours, then drop them so they do not grow without bound.
+        while not self._stop.wait(SESSION_REQUEST_PRUNE_PERIOD_SECONDS):
+            try:
+                prune_session_requests(self.database, SESSION_REQUEST_RETENTION_SECONDS)
+            except Exception:  # the database is closing; the next start tidies up
+                return
+
     def set_url(self, url: str) -> None:
         """The deployment URL that upload and file URLs start with."""
         self.files.base_url = url.rstrip("/")
@@ -183,6 +198,7 @@ class Backend:
 
     def close(self) -> None:
         """Stop the functions and the committer, and close the store."""
+        self._stop.set()
         self.executor.close()
         self.database.close()
         self.persistence.close()

@@ -187,3 +187,16 @@ async def test_actions_have_a_time_limit(t: ConvexTest) -> None:
     t.executor.registry.add("sample:slow_action", FunctionDefinition(FunctionKind.ACTION, slow))
     with pytest.raises(ExecutionTimeoutError, match="maximum duration: 0.2s"):
         await t.action("sample:slow_action")
+
+
+async def test_mutation_records_answer_replays_and_are_pruned_later(t: ConvexTest) -> None:
+    from pyconvex.functions.executor import prune_session_requests
+
+    first = await t.executor.run_mutation("sample:add_note", {"text": "a"}, request=("s1", 0))
+    again = await t.executor.run_mutation("sample:add_note", {"text": "a"}, request=("s1", 0))
+    assert (again.value, again.ts) == (first.value, first.ts)
+    assert await t.query("sample:notes") == ["a"]  # applied once
+    assert prune_session_requests(t.database, older_than_seconds=3600) == 0  # still fresh
+    assert prune_session_requests(t.database, older_than_seconds=-1) == 1
+    third = await t.executor.run_mutation("sample:add_note", {"text": "a"}, request=("s1", 0))
+    assert third.ts != first.ts  # forgotten: a (very late) replay runs again

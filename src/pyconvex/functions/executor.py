@@ -817,3 +817,31 @@ def _occ_failure(conflict: Conflict, path: str | None) -> OptimisticConcurrencyC
         f"Documents read from or written to {table} changed while this mutation was being "
         f"run and on every subsequent retry. {source}See https://docs.convex.dev/error#1"
     )
+
+
+def prune_session_requests(database: Database, older_than_seconds: float, batch: int = 500) -> int:
+    """Delete mutation records (see ``run_mutation(request=...)``) older than a cutoff.
+
+    Clients re-send a mutation only after a reconnect, within seconds or minutes;
+    records are kept far longer than that, then removed so they do not pile up.
+    Returns how many were deleted.
+    """
+    cutoff_ms = (determinism._real_time_ns() / 1e9 - older_than_seconds) * 1000
+    deleted = 0
+    while True:
+        transaction = database.begin(writable=True)
+        transaction.system_writes = True
+        old = (
+            QueryInitializer(transaction, SESSION_REQUESTS, sync=True)
+            .with_index("by_creation_time", lambda q: q.lt("_creationTime", cutoff_ms))
+            .take(batch)
+        )
+        for record in old:
+            transaction.delete(record["_id"])
+        if not old:
+            return deleted
+        try:
+            database.commit(transaction).result()
+        except CommitConflict:
+            continue
+        deleted += len(old)
