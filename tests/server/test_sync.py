@@ -150,3 +150,100 @@ async def test_a_replayed_mutation_applies_exactly_once(server: tuple[str, Any])
     async with httpx.AsyncClient() as http:
         count = await http.post(f"http://{host}/api/query", json={"path": "api:count", "args": {}})
     assert count.json()["value"] == 1
+
+
+def _raw_subscriber(host: str) -> socket.socket:
+    """A WebSocket client on a bare socket: it subscribes, then reads only when told."""
+    import base64
+    import os
+    import struct
+
+    address, port = host.split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # a small window
+    raw.connect((address, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall(
+        (
+            f"GET /api/1.48.0/sync HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += raw.recv(1)
+    assert b" 101 " in response
+    for message in (
+        {"type": "Connect", "sessionId": "slow", "connectionCount": 0},
+        {
+            "type": "ModifyQuerySet",
+            "baseVersion": 0,
+            "newVersion": 1,
+            "modifications": [{"type": "Add", "queryId": 0, "udfPath": "api:texts", "args": [{}]}],
+        },
+    ):
+        payload = json.dumps(message).encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        header = struct.pack("!BB", 0x81, 0x80 | 126) + struct.pack("!H", len(payload))
+        raw.sendall(header + mask + masked)
+    return raw
+
+
+def _read_frames(raw: socket.socket) -> list[dict[str, Any]]:
+    """Every complete text frame the server has sent so far (reads until it stops)."""
+    import struct
+
+    raw.settimeout(2)
+    buffer = b""
+    try:
+        while True:
+            chunk = raw.recv(1 << 20)
+            if not chunk:
+                break
+            buffer += chunk
+    except TimeoutError:
+        pass
+    frames = []
+    while len(buffer) >= 2:
+        length = buffer[1] & 0x7F
+        offset = 2
+        if length == 126:
+            length, offset = struct.unpack("!H", buffer[2:4])[0], 4
+        elif length == 127:
+            length, offset = struct.unpack("!Q", buffer[2:10])[0], 10
+        if len(buffer) < offset + length:
+            break
+        frames.append(json.loads(buffer[offset : offset + length]))
+        buffer = buffer[offset + length :]
+    return frames
+
+
+async def test_a_slow_consumer_is_coalesced_and_stalls_no_one(server: tuple[str, Any]) -> None:
+    host, _ = server
+    writes = 150
+    slow = _raw_subscriber(host)  # from here on it does not read its socket
+    fast = await subscribe(host)
+    await next_transition(fast)
+    async with httpx.AsyncClient() as http:
+        for n in range(writes):
+            body = {"path": "api:add", "args": {"text": f"{n:04d}" + "x" * 4000}}
+            assert (await http.post(f"http://{host}/api/mutation", json=body)).status_code == 200
+    # The fast subscriber kept up while the slow one read nothing.
+    while True:
+        update = await next_transition(fast)
+        if update["modifications"] and update["modifications"][0]["value"] == writes:
+            break
+    # Read now, the slow one catches up to the final state in far fewer messages: the
+    # server sent what the socket took, then coalesced instead of queueing every write.
+    transitions: list[dict[str, Any]] = []
+    for _ in range(20):
+        transitions += [f for f in _read_frames(slow) if f["type"] == "Transition"]
+        last = transitions[-1]["modifications"] if transitions else []
+        if last and len(last[0]["value"]) == writes:
+            break
+    assert transitions and len(transitions[-1]["modifications"][0]["value"]) == writes
+    assert len(transitions) < writes / 3, len(transitions)
+    slow.close()
+    await fast.close()
