@@ -228,7 +228,7 @@ async def test_a_slow_consumer_is_coalesced_and_stalls_no_one(server: tuple[str,
     await next_transition(fast)
     async with httpx.AsyncClient() as http:
         for n in range(writes):
-            body = {"path": "api:add", "args": {"text": f"{n:04d}" + "x" * 4000}}
+            body = {"path": "api:add", "args": {"text": f"{n:04d}" + "x" * 8000}}
             assert (await http.post(f"http://{host}/api/mutation", json=body)).status_code == 200
     # The fast subscriber kept up while the slow one read nothing.
     while True:
