@@ -26,9 +26,8 @@ from pyconvex.database.catalog import BY_CREATION_TIME, IndexInfo, IndexState, T
 from pyconvex.database.filters import Expression, compile_filter, matches
 from pyconvex.database.index_range import IndexRange, IndexRangeBuilder, compile_index_range
 from pyconvex.database.transaction import Transaction
-from pyconvex.errors import InvalidCursorError, QueryError, TransactionLimitError
+from pyconvex.errors import InvalidCursorError, QueryError
 from pyconvex.values.model import Value, normalize_value
-from pyconvex.values.ordering import prefix_successor
 from pyconvex.values.validators import ObjectValidator, Validator
 
 __all__ = ["Immediate", "Query", "QueryInitializer", "paginate_page_status"]
@@ -549,7 +548,3 @@ def _page_result(
         "splitCursor": split_cursor,
         "pageStatus": page_status,
     }
-
-
-# Re-exported so the functions layer can translate limit errors raised mid-page.
-_ = (TransactionLimitError, prefix_successor)

@@ -22,7 +22,7 @@ import pyconvex.knobs as knobs
 from pyconvex.database.catalog import BY_CREATION_TIME, BY_ID
 from pyconvex.errors import SchemaError
 from pyconvex.values.limits import is_valid_identifier
-from pyconvex.values.validators import ObjectValidator, Validator, v
+from pyconvex.values.validators import Validator, v
 
 __all__ = [
     "IndexDefinition",
@@ -282,7 +282,3 @@ def _check_table_indexes(table_name: str, table: TableDefinition) -> None:
             f'Table "{table_name}" has too many indexes ({len(table.indexes)}); '
             f"the limit is {MAX_INDEXES_PER_TABLE}."
         )
-
-
-#: Kept for ``isinstance`` checks by callers that accept either form.
-TableValidator = ObjectValidator | Validator

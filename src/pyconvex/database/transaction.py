@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -792,7 +792,3 @@ def _provided_system_field_message(key: str, item: Any) -> str:
     return (
         f"Provided creation time {item!r} doesn't match '_creationTime' field of the new document"
     )
-
-
-#: Type of a function that turns a value for an index field into a canonical value.
-Coercer = Callable[[str, Any], Value]
