@@ -17,7 +17,6 @@ import base64
 import json
 import secrets
 import struct
-import traceback
 from typing import Any
 
 from starlette.requests import Request
@@ -26,18 +25,16 @@ from starlette.routing import Route
 
 from pyconvex.application import Backend
 from pyconvex.errors import (
-    ArgumentValidationError,
     ConvexError,
     FunctionNotFoundError,
     PyConvexError,
-    ReturnsValidationError,
 )
 from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.executor import ActionResult, MutationResult, QueryResult
 from pyconvex.functions.references import canonical_path
 from pyconvex.functions.registry import FunctionKind
 from pyconvex.server.admin import is_admin
-from pyconvex.server.errors import RequestError
+from pyconvex.server.errors import RequestError, describe_function_error
 from pyconvex.values.json import decode_json, encode_clean_json, encode_json
 
 __all__ = ["routes"]
@@ -160,26 +157,19 @@ class _FunctionApi:
 
     def _error_body(self, error: Exception, call: _Call) -> dict[str, Any]:
         body: dict[str, Any] = {"status": "error", "logLines": self._lines(log_lines_of(error))}
-        request_id = secrets.token_hex(8)
         if isinstance(error, FunctionNotFoundError):
             body["errorMessage"] = error.message
             return body
-        if isinstance(error, ConvexError):
+        # The same wording the sync protocol uses, behind the request-id line.
+        detail, _, has_data = describe_function_error(error, production=self.production)
+        if has_data and isinstance(error, ConvexError):
+            # Re-encoded in the caller's format (clean JSON unless it asked otherwise).
             body["errorData"] = call.encode(error.data)
-            detail = f"Uncaught ConvexError: {_data_text(error.data)}"
-        elif isinstance(error, (ArgumentValidationError, ReturnsValidationError)):
-            detail = error.message
-        elif isinstance(error, PyConvexError):
-            detail = f"Uncaught Error: {error.message}"
-        else:
-            detail = (
-                f"Uncaught Error: {error}" if str(error) else f"Uncaught {type(error).__name__}"
-            )
-            detail += _stack(error)
-        if self.production and not isinstance(error, ConvexError):
-            detail = ""  # production hides everything but ConvexError data
-        message = f"[Request ID: {request_id}] Server Error"
-        body["errorMessage"] = f"{message}\n{detail}" if detail else message
+        message = f"[Request ID: {secrets.token_hex(8)}] Server Error"
+        # Production keeps only ConvexError details (their data is the app's message).
+        body["errorMessage"] = (
+            f"{message}\n{detail}" if has_data or not self.production else message
+        )
         return body
 
 
@@ -261,12 +251,3 @@ def _query_string(request: Request) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise RequestError(400, "BadRequest", f"Invalid args: {error}") from None
     return {"path": params.get("path"), "args": args, "format": params.get("format")}
-
-
-def _data_text(data: Any) -> str:
-    return data if isinstance(data, str) else json.dumps(encode_json(data), sort_keys=True)
-
-
-def _stack(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)[-5:]
-    return "".join(f"\n    at {f.name} ({f.filename}:{f.lineno})" for f in frames)
