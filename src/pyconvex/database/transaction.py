@@ -292,16 +292,25 @@ class Transaction:
     def _get_in_table(
         self, table: TableInfo, document_id: str, doc_bin: bytes
     ) -> dict[str, Value] | None:
+        return self._current(table, document_id, doc_bin)[0]
+
+    def _current(
+        self, table: TableInfo, document_id: str, doc_bin: bytes
+    ) -> tuple[dict[str, Value] | None, int | None]:
+        """The document as this transaction sees it, and the ts of its snapshot revision.
+
+        The ts is None when the document comes from this transaction's own writes.
+        """
         self._record_interval(table.by_id.index_id, *_point(id_key(document_id)))
         pending = self.writes.get(doc_bin)
         if pending is not None:
-            return copy_value(pending.new) if pending.new is not None else None
+            return (copy_value(pending.new) if pending.new is not None else None), None
         revision = self.persistence.get_revision(doc_bin, self.begin_ts)
         if revision is None or revision.value is None:
-            return None
+            return None, None
         self._count_read(len(revision.value))
         document: dict[str, Value] = loads_bytes(revision.value)
-        return document
+        return document, revision.ts
 
     def scan(
         self,
@@ -434,7 +443,7 @@ class Transaction:
 
     def patch(self, document_id: str, value: dict[str, Any]) -> None:
         """Shallow-merge ``value`` into a document; ``UNDEFINED`` removes a field."""
-        table, doc_bin, current = self._existing(document_id, "Update")
+        table, doc_bin, current, snapshot_ts = self._existing(document_id, "Update")
         if not isinstance(value, dict):
             raise DocumentError("Invalid argument `value` for `db.patch`: Value must be an Object")
         merged = strip_system_fields(current)
@@ -445,11 +454,11 @@ class Transaction:
                 merged.pop(key, None)
             else:
                 merged[key] = item
-        self._write_existing(table, document_id, doc_bin, current, merged)
+        self._write_existing(table, document_id, doc_bin, current, snapshot_ts, merged)
 
     def replace(self, document_id: str, value: dict[str, Any]) -> None:
         """Replace a document's fields entirely (its system fields are kept)."""
-        table, doc_bin, current = self._existing(document_id, "Replace")
+        table, doc_bin, current, snapshot_ts = self._existing(document_id, "Replace")
         if not isinstance(value, dict):
             raise DocumentError(
                 "Invalid argument `value` for `db.replace`: Value must be an Object"
@@ -460,14 +469,16 @@ class Transaction:
                 _check_same_system_field(key, item, current)
             elif type(item) is not Undefined:
                 fields[key] = item
-        self._write_existing(table, document_id, doc_bin, current, fields)
+        self._write_existing(table, document_id, doc_bin, current, snapshot_ts, fields)
 
     def delete(self, document_id: str) -> None:
         """Buffer the deletion of a document."""
-        table, doc_bin, _ = self._existing(document_id, "Delete")
-        self._buffer(table, document_id, doc_bin, None)
+        table, doc_bin, current, snapshot_ts = self._existing(document_id, "Delete")
+        self._buffer(table, document_id, doc_bin, None, current, snapshot_ts)
 
-    def _existing(self, document_id: str, verb: str) -> tuple[TableInfo, bytes, dict[str, Value]]:
+    def _existing(
+        self, document_id: str, verb: str
+    ) -> tuple[TableInfo, bytes, dict[str, Value], int | None]:
         self._check_writable()
         number, internal = decode_id(document_id)
         table = self.table_by_number(number)
@@ -476,10 +487,10 @@ class Transaction:
         if table.name.startswith("_") and not self.system_writes:
             raise DocumentError("System tables (prefixed with `_`) are read-only.")
         doc_bin = id_binary(number, internal)
-        current = self._get_in_table(table, document_id, doc_bin)
+        current, snapshot_ts = self._current(table, document_id, doc_bin)
         if current is None:
             raise DocumentError(f"{verb} on nonexistent document ID {document_id}")
-        return table, doc_bin, current
+        return table, doc_bin, current, snapshot_ts
 
     def _write_existing(
         self,
@@ -487,11 +498,12 @@ class Transaction:
         document_id: str,
         doc_bin: bytes,
         current: dict[str, Value],
+        snapshot_ts: int | None,
         fields: dict[str, Any],
     ) -> None:
         checked = self._checked_fields(table.name, fields, document_id, current)
         document = {**checked, "_id": current["_id"], "_creationTime": current["_creationTime"]}
-        self._buffer(table, document_id, doc_bin, document)
+        self._buffer(table, document_id, doc_bin, document, current, snapshot_ts)
 
     def _checked_fields(
         self,
@@ -524,23 +536,18 @@ class Transaction:
         document_id: str,
         doc_bin: bytes,
         document: dict[str, Value] | None,
+        snapshot: dict[str, Value],
+        snapshot_ts: int | None,
     ) -> None:
         pending = self.writes.get(doc_bin)
         if pending is not None:
             pending.new = document
         else:
-            # First write of this document here: remember its snapshot version,
-            # whose index keys the commit must remove (None for an insert).
-            old, old_ts = self._snapshot(doc_bin)
-            pending = PendingWrite(table, document_id, doc_bin, old, old_ts, document)
+            # First write of this document here: ``snapshot`` is its version at
+            # begin_ts (just read by _existing), whose index keys the commit removes.
+            pending = PendingWrite(table, document_id, doc_bin, snapshot, snapshot_ts, document)
             self.writes[doc_bin] = pending
         self._count_write(pending)
-
-    def _snapshot(self, doc_bin: bytes) -> tuple[dict[str, Value] | None, int | None]:
-        revision = self.persistence.get_revision(doc_bin, self.begin_ts)
-        if revision is None or revision.value is None:
-            return None, None
-        return loads_bytes(revision.value), revision.ts
 
     def _count_write(self, pending: PendingWrite) -> None:
         usage = self.usage
