@@ -179,14 +179,8 @@ class Database:
             # conflict (it read the schema key), so the published schema is current.
             return changed, committer.state.schema
 
-        request = CommitRequest(
-            begin_ts=transaction.begin_ts,
-            read_set=transaction.finalize_reads(),
-            writes=list(transaction.writes.values()),
-            created_tables=list(transaction.created_tables.values()),
-            schema_change=schema_change,
-            origin=origin,
-        )
+        request = self._request(transaction, origin)
+        request.schema_change = schema_change
         return committer.submit(request)
 
     def add_commit_listener(self, listener: Callable[[Sequence[CommitRecord]], None]) -> None:

@@ -427,14 +427,25 @@ class Executor:
     async def _action_in_worker(
         self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
     ) -> ActionResult:
+        async def body() -> Any:
+            checked = _validated_args(definition, args, None)
+            ctx = self.action_context(identity, sync=not definition.is_async)
+            result = await _invoke(definition, ctx, checked)
+            return _validated_return(definition, result, None)
+
+        value, lines = await self._as_action(body)
+        return ActionResult(value, lines)
+
+    async def _as_action(self, body: Callable[[], Awaitable[T]]) -> tuple[T, list[str]]:
+        """Run ``body`` on this worker under the action time limit, capturing its log lines.
+
+        A failure carries its log lines (see ``console.log_lines_of``).
+        """
         token = self.watchdog.watch(_monotonic() + self.action_timeout_seconds)
         capture = console.capture()
         try:
             try:
-                checked = _validated_args(definition, args, None)
-                ctx = self.action_context(identity, sync=not definition.is_async)
-                result = await _invoke(definition, ctx, checked)
-                value = _validated_return(definition, result, None)
+                value = await body()
             except ExecutionInterrupted:
                 raise _timeout(self.action_timeout_seconds) from None
             finally:
@@ -444,7 +455,7 @@ class Executor:
         except BaseException as error:
             _attach_lines(error, lines)
             raise
-        return ActionResult(value, lines)
+        return value, lines
 
     async def run_http_action(
         self,
@@ -465,27 +476,17 @@ class Executor:
         """
         who = _identity(identity)
 
+        async def handle() -> Any:
+            ctx = self.action_context(who, sync=not action.is_async)
+            result = action.handler(ctx, request)
+            if inspect.isawaitable(result):
+                result = await result
+            if respond is not None:
+                await respond(result)
+            return result
+
         async def in_worker() -> tuple[Any, list[str]]:
-            token = self.watchdog.watch(_monotonic() + self.action_timeout_seconds)
-            capture = console.capture()
-            try:
-                try:
-                    ctx = self.action_context(who, sync=not action.is_async)
-                    result = action.handler(ctx, request)
-                    if inspect.isawaitable(result):
-                        result = await result
-                    if respond is not None:
-                        await respond(result)
-                except ExecutionInterrupted:
-                    raise _timeout(self.action_timeout_seconds) from None
-                finally:
-                    lines = console.release(capture)
-                    if self.watchdog.unwatch(token):
-                        raise _timeout(self.action_timeout_seconds)
-            except BaseException as error:
-                _attach_lines(error, lines)
-                raise
-            return result, lines
+            return await self._as_action(handle)
 
         start, wall = _monotonic(), _wall_ms()
         error: BaseException | None = None
