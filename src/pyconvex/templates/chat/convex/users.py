@@ -6,18 +6,38 @@ from typing import Any
 from pyconvex import ConvexError, internal_mutation, mutation, query, v
 
 
+async def by_token(ctx: Any, token: str) -> dict[str, Any] | None:
+    """The user whose ``tokenIdentifier`` is ``token``, or None."""
+    return await (
+        ctx.db.query("users")
+        .with_index("by_token_identifier", lambda q: q.eq("tokenIdentifier", token))
+        .unique()
+    )
+
+
+async def get_or_create(ctx: Any, token: str, name: str, email: str) -> str:
+    """The id of the user keyed by ``token``, created with ``name``/``email`` if missing."""
+    existing = await by_token(ctx, token)
+    if existing is not None:
+        return existing["_id"]
+    return await ctx.db.insert(
+        "users",
+        {
+            "name": name,
+            "email": email,
+            "tokenIdentifier": token,
+            "role": "user",
+            "createdAt": time.time() * 1000,
+        },
+    )
+
+
 async def current_user(ctx: Any) -> dict[str, Any]:
     """The signed-in user's document; raises if signed out or unknown."""
     identity = await ctx.auth.get_user_identity()
     if identity is None:
         raise ConvexError("Not authenticated")
-    user = await (
-        ctx.db.query("users")
-        .with_index(
-            "by_token_identifier", lambda q: q.eq("tokenIdentifier", identity.token_identifier)
-        )
-        .unique()
-    )
+    user = await by_token(ctx, identity.token_identifier)
     if user is None:
         raise ConvexError("User not found")
     return user
@@ -29,25 +49,7 @@ async def create(ctx: Any, args: dict[str, Any]) -> str:
     identity = await ctx.auth.get_user_identity()
     if identity is None:
         raise ConvexError("Not authenticated")
-    existing = await (
-        ctx.db.query("users")
-        .with_index(
-            "by_token_identifier", lambda q: q.eq("tokenIdentifier", identity.token_identifier)
-        )
-        .unique()
-    )
-    if existing is not None:
-        return existing["_id"]
-    return await ctx.db.insert(
-        "users",
-        {
-            "name": args["name"],
-            "email": args["email"],
-            "tokenIdentifier": identity.token_identifier,
-            "role": "user",
-            "createdAt": time.time() * 1000,
-        },
-    )
+    return await get_or_create(ctx, identity.token_identifier, args["name"], args["email"])
 
 
 @query
@@ -62,21 +64,4 @@ async def me(ctx: Any) -> Any:
 @internal_mutation(args={"name": v.string(), "email": v.string()})
 async def createFromWebhook(ctx: Any, args: dict[str, Any]) -> str:
     """Create a user announced by a webhook, keyed by email until they sign in."""
-    token = f"email:{args['email']}"
-    existing = await (
-        ctx.db.query("users")
-        .with_index("by_token_identifier", lambda q: q.eq("tokenIdentifier", token))
-        .unique()
-    )
-    if existing is not None:
-        return existing["_id"]
-    return await ctx.db.insert(
-        "users",
-        {
-            "name": args["name"],
-            "email": args["email"],
-            "tokenIdentifier": token,
-            "role": "user",
-            "createdAt": time.time() * 1000,
-        },
-    )
+    return await get_or_create(ctx, f"email:{args['email']}", args["name"], args["email"])
