@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pyconvex.protocol.messages import (
@@ -46,7 +48,7 @@ def run(session: SyncSession, ts: int, values: dict[int, object]) -> dict | None
     }
     transition = session.finish_update(ts, outcomes)
     session.check_invariants()
-    return transition
+    return None if transition is None else transition.to_json()
 
 
 def test_transitions_chain_versions_and_carry_new_results() -> None:
@@ -88,8 +90,9 @@ def test_removals_and_failures() -> None:
     failed = QueryOutcome(
         error_message="Uncaught ConvexError: x", error_data="x", has_error_data=True
     )
-    transition = session.finish_update(6, {q.query_id: failed for q in planned})
-    assert transition is not None
+    finished = session.finish_update(6, {q.query_id: failed for q in planned})
+    assert finished is not None
+    transition = finished.to_json()
     assert transition["modifications"][0] == {"type": "QueryRemoved", "queryId": 0}
     assert transition["modifications"][1]["type"] == "QueryFailed"
     assert transition["modifications"][1]["errorData"] == "x"
@@ -130,3 +133,67 @@ def test_base_version_mismatches_are_protocol_errors() -> None:
         session.receive(Authenticate(3, "None", None))
     with pytest.raises(ProtocolError):
         session.receive(ModifyQuerySet(1, 1, ()))
+
+
+def test_the_encoded_transition_is_the_protocol_message() -> None:
+    session = SyncSession()
+    add(session, 0, 0, 1, 2)
+    planned = session.plan_update()
+    outcomes = {
+        0: QueryOutcome(value={"$integer": "AQAAAAAAAAA="}, log_lines=["[LOG] 'hi'"]),
+        1: QueryOutcome(value=[1.5, "é", None], journal="j"),
+        2: QueryOutcome(error_message="boom", error_data={"code": 1}, has_error_data=True),
+    }
+    transition = session.finish_update(7, {q.query_id: outcomes[q.query_id] for q in planned})
+    assert transition is not None
+    transition.server_ts = 123
+    assert json.loads(transition.encode()) == {
+        "type": "Transition",
+        "startVersion": {"querySet": 0, "identity": 0, "ts": encode_ts(0)},
+        "endVersion": {"querySet": 1, "identity": 0, "ts": encode_ts(7)},
+        "modifications": [
+            {
+                "type": "QueryUpdated",
+                "queryId": 0,
+                "value": {"$integer": "AQAAAAAAAAA="},
+                "logLines": ["[LOG] 'hi'"],
+                "journal": None,
+            },
+            {
+                "type": "QueryUpdated",
+                "queryId": 1,
+                "value": [1.5, "é", None],
+                "logLines": [],
+                "journal": "j",
+            },
+            {
+                "type": "QueryFailed",
+                "queryId": 2,
+                "errorMessage": "boom",
+                "logLines": [],
+                "journal": None,
+                "errorData": {"code": 1},
+            },
+        ],
+        "clientClockSkew": None,
+        "serverTs": 123,
+    }
+
+
+def test_one_outcome_serves_many_sessions_with_their_own_query_ids() -> None:
+    shared = QueryOutcome(value="same", read_set=Reads(b"k"))
+    texts = []
+    for query_id in (3, 8):
+        session = SyncSession()
+        session.receive(
+            ModifyQuerySet(0, 1, (QueryAdd(query_id, "q:f", [{"b": 1, "a": 2}], None),))
+        )
+        (query,) = session.plan_update()
+        assert query.args_key == '[{"a":2,"b":1}]'
+        transition = session.finish_update(1, {query_id: shared})
+        assert transition is not None
+        texts.append(transition.to_json()["modifications"])
+    assert texts == [
+        [{"type": "QueryUpdated", "queryId": q, "value": "same", "logLines": [], "journal": None}]
+        for q in (3, 8)
+    ]

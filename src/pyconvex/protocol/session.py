@@ -7,6 +7,11 @@ queries to run, the shell runs them all at one snapshot ``ts``, and
 :meth:`SyncSession.finish_update` turns the results into the next Transition
 (protocol.md 3.12).
 
+Fan-out is cheap by construction: a :class:`QueryOutcome` serialises its
+result once when it is made (and the query-result cache shares one outcome
+among every subscriber), so building a connection's Transition only splices
+pre-encoded fragments around its own query ids and versions.
+
 Invariants (checked by :meth:`check_invariants`):
 
 * ``sent`` is the version the client holds: every Transition starts there and
@@ -39,6 +44,7 @@ from pyconvex.protocol.messages import (
 __all__ = [
     "QueryOutcome",
     "QueryState",
+    "Transition",
     "RunAction",
     "RunMutation",
     "SyncSession",
@@ -99,6 +105,11 @@ class QueryState:
     dirty: bool = True
     read_set: Any = None
     result_hash: bytes | None = None
+    args_key: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        # The canonical argument text: part of the shared cache key, made once.
+        self.args_key = _compact(self.args, sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,54 @@ class QueryOutcome:
     error_message: str | None = None
     error_data: Any = None
     has_error_data: bool = False
+    #: The modification's JSON text after its ``queryId`` (serialised once).
+    body: str = field(init=False, repr=False, compare=False, default="")
+    #: A digest of ``body``: an unchanged result is not sent again.
+    digest: bytes = field(init=False, repr=False, compare=False, default=b"")
+
+    def __post_init__(self) -> None:
+        body = _encode_body(self)
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "digest", hashlib.blake2b(body.encode(), digest_size=16).digest())
+
+    def modification(self, query_id: int) -> str:
+        """The ``QueryUpdated`` / ``QueryFailed`` JSON text for ``query_id``."""
+        kind = "QueryFailed" if self.error_message is not None else "QueryUpdated"
+        return f'{{"type":"{kind}","queryId":{query_id}{self.body}'
+
+
+@dataclass(slots=True)
+class Transition:
+    """One Transition message: moves the client from ``start`` to ``end``.
+
+    ``modifications`` are JSON texts (see :meth:`QueryOutcome.modification`),
+    so :meth:`encode` only joins them.
+    """
+
+    start: Version
+    end: Version
+    modifications: list[str]
+    server_ts: int | None = None
+
+    def encode(self) -> str:
+        """The message as sent on the socket."""
+        server_ts = "null" if self.server_ts is None else str(self.server_ts)
+        return (
+            '{"type":"Transition","startVersion":'
+            + _compact(self.start.to_json())
+            + ',"endVersion":'
+            + _compact(self.end.to_json())
+            + ',"modifications":['
+            + ",".join(self.modifications)
+            + '],"clientClockSkew":null,"serverTs":'
+            + server_ts
+            + "}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The message as a JSON object (what :meth:`encode` serialises)."""
+        decoded: dict[str, Any] = json.loads(self.encode())
+        return decoded
 
 
 class SyncSession:
@@ -237,14 +296,14 @@ class SyncSession:
             query.dirty = False
         return planned
 
-    def finish_update(self, ts: int, outcomes: dict[int, QueryOutcome]) -> dict[str, Any] | None:
+    def finish_update(self, ts: int, outcomes: dict[int, QueryOutcome]) -> Transition | None:
         """Build the Transition to ``ts`` from the planned queries' outcomes.
 
         Returns None when there is nothing to tell the client.
         """
         ts = max(ts, self.sent.ts)
-        modifications: list[dict[str, Any]] = [
-            {"type": "QueryRemoved", "queryId": query_id} for query_id in self._removed
+        modifications = [
+            f'{{"type":"QueryRemoved","queryId":{query_id}}}' for query_id in self._removed
         ]
         self._removed = []
         for query_id, outcome in sorted(outcomes.items()):
@@ -253,12 +312,10 @@ class SyncSession:
                 continue  # removed while it ran
             query.read_set = outcome.read_set
             query.journal = outcome.journal
-            modification = _modification(query_id, outcome)
-            digest = _hash(modification)
-            if digest == query.result_hash:
+            if outcome.digest == query.result_hash:
                 continue
-            query.result_hash = digest
-            modifications.append(modification)
+            query.result_hash = outcome.digest
+            modifications.append(outcome.modification(query_id))
         end = Version(self.received_query_set, self.received_identity, ts)
         same_view = (end.query_set, end.identity) == (self.sent.query_set, self.sent.identity)
         if (
@@ -271,14 +328,7 @@ class SyncSession:
             # new ts as at the one it holds, so save the message.
             return None
         self._force_transition = False
-        transition = {
-            "type": "Transition",
-            "startVersion": self.sent.to_json(),
-            "endVersion": end.to_json(),
-            "modifications": modifications,
-            "clientClockSkew": None,
-            "serverTs": None,
-        }
+        transition = Transition(self.sent, end, modifications)
         self.sent = end
         return transition
 
@@ -289,27 +339,22 @@ class SyncSession:
         assert not set(self._removed) & set(self.queries)
 
 
-def _modification(query_id: int, outcome: QueryOutcome) -> dict[str, Any]:
+def _encode_body(outcome: QueryOutcome) -> str:
     if outcome.error_message is not None:
-        failed: dict[str, Any] = {
-            "type": "QueryFailed",
-            "queryId": query_id,
-            "errorMessage": outcome.error_message,
-            "logLines": outcome.log_lines,
-            "journal": outcome.journal,
-        }
+        body = (
+            f',"errorMessage":{_compact(outcome.error_message)}'
+            f',"logLines":{_compact(outcome.log_lines)}'
+            f',"journal":{_compact(outcome.journal)}'
+        )
         if outcome.has_error_data:
-            failed["errorData"] = outcome.error_data
-        return failed
-    return {
-        "type": "QueryUpdated",
-        "queryId": query_id,
-        "value": outcome.value,
-        "logLines": outcome.log_lines,
-        "journal": outcome.journal,
-    }
+            body += f',"errorData":{_compact(outcome.error_data)}'
+        return body + "}"
+    return (
+        f',"value":{_compact(outcome.value)}'
+        f',"logLines":{_compact(outcome.log_lines)}'
+        f',"journal":{_compact(outcome.journal)}}}'
+    )
 
 
-def _hash(modification: dict[str, Any]) -> bytes:
-    text = json.dumps(modification, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+def _compact(value: Any, *, sort_keys: bool = False) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, sort_keys=sort_keys)

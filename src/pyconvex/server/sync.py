@@ -29,6 +29,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pyconvex.application import Backend
+from pyconvex.clock import SystemClock
 from pyconvex.database.write_log import CommitRecord
 from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.references import canonical_path
@@ -48,6 +49,8 @@ from pyconvex.values.json import decode_json, encode_json
 __all__ = ["SyncHub", "routes"]
 
 PING_AFTER_SECONDS = 15.0
+# serverTs is real time (clients time transit with it), never the injected clock.
+_CLOCK = SystemClock()
 _MUTATION_QUEUE = 1000
 
 
@@ -77,12 +80,21 @@ class QueryCache:
         self._running: dict[tuple[Any, ...], tuple[int, asyncio.Future[QueryOutcome]]] = {}
         self._max_entries = max_entries
         self.executions = 0
+        self.hits = 0
+
+    def peek(self, key: tuple[Any, ...], ts: int) -> QueryOutcome | None:
+        """The cached outcome of ``key`` valid at ``ts``, if there is one (no waiting)."""
+        entry = self._entries.get(key)
+        if entry is not None and entry.ts <= ts <= entry.valid_through:
+            self.hits += 1
+            return entry.outcome
+        return None
 
     async def get(self, key: tuple[Any, ...], ts: int, run: Any) -> QueryOutcome:
         """The outcome of ``key`` at snapshot ``ts``, running ``run(ts)`` only if needed."""
-        entry = self._entries.get(key)
-        if entry is not None and entry.ts <= ts <= entry.valid_through:
-            return entry.outcome
+        cached = self.peek(key, ts)
+        if cached is not None:
+            return cached
         running = self._running.get(key)
         if running is not None and running[0] == ts:
             return await asyncio.shield(running[1])
@@ -174,6 +186,7 @@ class _Connection:
         self._last_sent = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._keyed_identity: tuple[Any, str] = (None, "null")
 
     async def serve(self) -> None:
         await self.websocket.accept()
@@ -337,24 +350,46 @@ class _Connection:
             if not self.session.needs_update(ts):
                 continue
             planned = self.session.plan_update()
-            outcomes = await asyncio.gather(*(self._run_query(q, ts) for q in planned))
-            transition = self.session.finish_update(
-                ts, dict(zip([q.query_id for q in planned], outcomes))
-            )
+            outcomes = await self._outcomes(planned, ts)
+            transition = self.session.finish_update(ts, outcomes)
             if transition is not None:
-                transition["serverTs"] = _real_time_ns()  # clients time transit with it
-                await self._send(transition)
+                transition.server_ts = _CLOCK.now_ns()  # clients time transit with it
+                await self._send_text(transition.encode())
             self._recheck(planned, ts)
 
+    async def _outcomes(self, planned: list[QueryState], ts: int) -> dict[int, QueryOutcome]:
+        # Results other subscribers already computed come straight from the
+        # cache; only the rest run (concurrently, at the same snapshot).
+        outcomes: dict[int, QueryOutcome] = {}
+        missing: list[QueryState] = []
+        for query in planned:
+            cached = self.hub.cache.peek(self._cache_key(query), ts)
+            if cached is None:
+                missing.append(query)
+            else:
+                outcomes[query.query_id] = cached
+        if len(missing) == 1:
+            outcomes[missing[0].query_id] = await self._run_query(missing[0], ts)
+        elif missing:
+            ran = await asyncio.gather(*(self._run_query(q, ts) for q in missing))
+            outcomes.update(zip([q.query_id for q in missing], ran))
+        return outcomes
+
+    def _cache_key(self, query: QueryState) -> tuple[Any, ...]:
+        return (query.udf_path, query.args_key, self._identity_key(), self.admin, query.journal)
+
+    def _identity_key(self) -> str:
+        # Serialised once per identity change, not once per query run.
+        identity = self.session.identity
+        if identity is not self._keyed_identity[0]:
+            text = json.dumps(identity, sort_keys=True, default=str)
+            self._keyed_identity = (identity, text)
+        return self._keyed_identity[1]
+
     async def _run_query(self, query: QueryState, ts: int) -> QueryOutcome:
-        key = (
-            query.udf_path,
-            json.dumps(query.args, sort_keys=True),
-            json.dumps(self.session.identity, sort_keys=True, default=str),
-            self.admin,
-            query.journal,
+        return await self.hub.cache.get(
+            self._cache_key(query), ts, lambda at: self._execute_query(query, at)
         )
-        return await self.hub.cache.get(key, ts, lambda at: self._execute_query(query, at))
 
     async def _execute_query(self, query: QueryState, ts: int) -> QueryOutcome:
         try:
@@ -396,9 +431,11 @@ class _Connection:
     # -- sending ----------------------------------------------------------
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_text(json.dumps(message, separators=(",", ":"), allow_nan=False))
+
+    async def _send_text(self, text: str) -> None:
         if self._closed:
             return
-        text = json.dumps(message, separators=(",", ":"), allow_nan=False)
         async with self._send_lock:
             try:
                 await self.websocket.send_text(text)
@@ -412,13 +449,6 @@ class _Connection:
             await asyncio.sleep(PING_AFTER_SECONDS / 3)
             if time.monotonic() - self._last_sent >= PING_AFTER_SECONDS:
                 await self._send({"type": "Ping"})
-
-
-def _real_time_ns() -> int:
-    # The real clock: this runs outside any function, but stay explicit.
-    from pyconvex.clock import SystemClock
-
-    return SystemClock().now_ns()
 
 
 def _call(udf_path: str, raw_args: Any) -> tuple[str, dict[str, Any]]:
