@@ -33,9 +33,11 @@ TSCONFIG = {
         "noEmit": True,
         # Our generated .d.ts files are checked too, not only used.
         "skipLibCheck": False,
+        "noUnusedLocals": True,
+        "noUnusedParameters": True,
         "types": [],
     },
-    "include": ["*.ts", "convex/_generated/*.ts"],
+    "include": ["*.ts", "convex/_generated/*.ts", "plain/*.ts", "plain/convex/_generated/*.ts"],
 }
 
 PRELUDE = """\
@@ -116,6 +118,26 @@ MISTAKES = {
     ),
 }
 
+# An app without a schema: documents are untyped, functions still are.
+PLAIN_APP = """
+from pyconvex import query, v
+
+@query(args={"x": v.number()})
+def double(ctx, args) -> list[float]:
+    return [args["x"] * 2]
+"""
+
+PLAIN_USE = """
+import { ConvexHttpClient } from "convex/browser";
+import { api } from "./convex/_generated/api";
+import type { Doc, Id } from "./convex/_generated/dataModel";
+
+declare const client: ConvexHttpClient;
+export const doubled: Promise<number[]> = client.query(api.fns.double, { x: 1 });
+export type AnyDoc = Doc<"anything">;
+export type AnyId = Id<"anything">;
+"""
+
 _ERROR = re.compile(r"^(?P<file>[^(\s]+)\(\d+,\d+\): error TS\d+: (?P<message>.*)$")
 
 
@@ -130,6 +152,11 @@ def tsc_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]
     (project / "node_modules").symlink_to(NODE / "node_modules", target_is_directory=True)
     (project / "tsconfig.json").write_text(json.dumps(TSCONFIG))
     (project / "good.ts").write_text(PRELUDE + GOOD)
+    (project / "plain" / "convex").mkdir(parents=True)
+    (project / "plain" / "convex" / "fns.py").write_text(PLAIN_APP)
+    plain = load_app(project / "plain" / "convex")
+    write_generated(project / "plain" / "convex", plain.registry, plain.schema)
+    (project / "plain" / "use.ts").write_text(PLAIN_USE)
     for name, (line, _) in MISTAKES.items():
         (project / f"{name}.ts").write_text(
             f"{PRELUDE}\nexport function mistake() {{\n  {line}\n}}\n"
