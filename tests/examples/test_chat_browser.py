@@ -5,6 +5,15 @@ pyconvex server process serves the example (tests/examples/chat_web_server.py);
 the frontend is built for it with Vite (production build) and served as static
 files; each scenario (tests/examples/web/scenarios.mjs) opens fresh browser
 contexts and saves a screenshot of every step under ``test-artifacts/browser/``.
+
+pyconvex has no sign-in yet, so the browser is signed out: other users act
+through the test server's ``/_test/run`` route. Still to come once the built-in
+sign-in lands (web/src/auth.tsx is where it plugs in): two signed-in users
+posting from their windows (with the optimistic update), reactions, edit and
+delete from the UI with ownership enforced (another user's message has no
+Edit/Delete and the server refuses it), the guide's MessageForm posting, and
+Clerk-shaped third-party auth (``ConvexProviderWithAuth`` with a ``useAuth``
+backed by the local OpenID provider, audience ``convex``, including refresh).
 """
 
 from __future__ import annotations
