@@ -50,7 +50,11 @@ def test_mypy_accepts_right_calls_and_rejects_wrong_ones(tmp_path: Path) -> None
     (tmp_path / "good.py").write_text(
         textwrap.dedent("""
         from convex import ConvexClient
+        from convex.http_client import ConvexHttpClient
         from chat_api import Api, MessagesListResult, TasksDoc
+
+        def over_http(url: str) -> list[TasksDoc]:
+            return Api(ConvexHttpClient(url)).tasks.list()
 
         def show(url: str, channel: str) -> list[str]:
             api = Api(ConvexClient(url))

@@ -106,7 +106,6 @@ def _args(args: Mapping[str, object] | None) -> dict[str, Any]:
     return dict(args) if args else {}
 '''
 
-# Unused names in the prelude are fine: the file is generated and not linted.
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
