@@ -114,7 +114,7 @@ class Backend:
             # Module-level code (auth_config.py, crons.py) may read pyconvex.env.
             environment.use_database(database)
             app = load_app(app_dir)
-            write_generated(app_dir, app.registry)
+            write_generated(app_dir, app.registry, app.schema)
             return cls(
                 persistence,
                 app.registry,
@@ -146,7 +146,7 @@ class Backend:
                 raise ValueError("This backend was not loaded from a functions folder")
             app = load_app(folder)
             self.database.apply_schema(app.schema)
-            write_generated(folder, app.registry)
+            write_generated(folder, app.registry, app.schema)
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
             self.http_router = app.http_router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyconvex.database.schema import define_schema, define_table
+from pyconvex.database.schema import define_schema, define_table, document_validator
 from pyconvex.errors import SchemaError
 from pyconvex.values.validators import v
 
@@ -54,3 +54,24 @@ def test_bad_tables_are_refused() -> None:
     twice = define_table({"a": v.string()}).index("x", ["a"]).search_index("x", search_field="a")
     with pytest.raises(SchemaError, match="two or more definitions"):
         define_schema({"t": twice})
+
+
+def test_doc_is_the_document_as_read_with_system_fields() -> None:
+    schema = define_schema(
+        {
+            "users": define_table({"name": v.string()}),
+            "pets": define_table(v.union(v.object({"a": v.string()}), v.object({"b": v.null()}))),
+        }
+    )
+    assert schema.doc("users") == v.object(
+        {"name": v.string(), "_id": v.id("users"), "_creationTime": v.number()}
+    )
+    assert document_validator("pets", schema.tables["pets"].validator) == v.union(
+        v.object({"a": v.string(), "_id": v.id("pets"), "_creationTime": v.number()}),
+        v.object({"b": v.null(), "_id": v.id("pets"), "_creationTime": v.number()}),
+    )
+    assert document_validator("any", v.any()) == v.any()
+    with pytest.raises(SchemaError, match='Table "nope" is not in the schema'):
+        schema.doc("nope")
+    with pytest.raises(SchemaError, match="not one object shape"):
+        schema.doc("pets")

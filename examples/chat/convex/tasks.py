@@ -14,19 +14,21 @@ from pyconvex import (
 )
 
 from ._generated.api import api, internal
+from .schema import schema
 
 STATUS = v.union(v.literal("todo"), v.literal("in_progress"), v.literal("done"))
 CATEGORIES = ("urgent", "important", "routine")
 DAY_MS = 24 * 60 * 60 * 1000
+TASK = schema.doc("tasks")
 
 
-@query(args={"id": v.id("tasks")})
+@query(args={"id": v.id("tasks")}, returns=v.union(TASK, v.null()))
 async def get(ctx: Any, args: dict[str, Any]) -> Any:
     """One task, or None."""
     return await ctx.db.get(args["id"])
 
 
-@query(args={"status": v.optional(STATUS)})
+@query(args={"status": v.optional(STATUS)}, returns=v.array(TASK))
 async def list(ctx: Any, args: dict[str, Any]) -> Any:
     """Tasks with a status (all of them without one), newest first."""
     if "status" in args:
@@ -45,7 +47,8 @@ async def list(ctx: Any, args: dict[str, Any]) -> Any:
         "assigneeId": v.optional(v.id("users")),
         "dueDate": v.optional(v.number()),
         "tags": v.optional(v.array(v.string())),
-    }
+    },
+    returns=v.id("tasks"),
 )
 async def create(ctx: Any, args: dict[str, Any]) -> str:
     """A new task in "todo"."""
@@ -71,7 +74,8 @@ async def create(ctx: Any, args: dict[str, Any]) -> str:
         "assigneeId": v.optional(v.id("users")),
         "dueDate": v.optional(v.number()),
         "tags": v.optional(v.array(v.string())),
-    }
+    },
+    returns=v.null(),
 )
 async def update(ctx: Any, args: dict[str, Any]) -> None:
     """Change some fields of a task (status changes move it on the board)."""
@@ -81,13 +85,13 @@ async def update(ctx: Any, args: dict[str, Any]) -> None:
     await ctx.db.patch(args["id"], {**fields, "updatedAt": time.time() * 1000})
 
 
-@mutation(args={"id": v.id("tasks")})
+@mutation(args={"id": v.id("tasks")}, returns=v.null())
 async def remove(ctx: Any, args: dict[str, Any]) -> None:
     """Delete a task."""
     await ctx.db.delete(args["id"])
 
 
-@internal_query
+@internal_query(returns=v.array(v.id("tasks")))
 async def uncategorized(ctx: Any) -> Any:
     """Open tasks that carry no category tag yet."""
     tasks = await ctx.db.query("tasks").collect()

@@ -1,5 +1,10 @@
-"""Code generation from an app's registry: ``convex/_generated/api.py``."""
+"""Code generation from an app's functions and schema: ``convex/_generated/``.
 
-from pyconvex.codegen.python_api import generate_api_module, write_generated
+Python references (``api.py``), a typed Python client (``client.py``), and the
+TypeScript ``api.js``/``api.d.ts``/``dataModel.d.ts`` of Convex's codegen.
+"""
 
-__all__ = ["generate_api_module", "write_generated"]
+from pyconvex.codegen.python_api import generate_api_module
+from pyconvex.codegen.writer import generate_files, write_generated
+
+__all__ = ["generate_api_module", "generate_files", "write_generated"]

@@ -22,7 +22,7 @@ import pyconvex.knobs as knobs
 from pyconvex.database.catalog import BY_CREATION_TIME, BY_ID
 from pyconvex.errors import SchemaError
 from pyconvex.values.limits import is_valid_identifier
-from pyconvex.values.validators import Validator, v
+from pyconvex.values.validators import ObjectValidator, UnionValidator, Validator, v
 
 __all__ = [
     "IndexDefinition",
@@ -32,6 +32,7 @@ __all__ = [
     "VectorIndexDefinition",
     "define_schema",
     "define_table",
+    "document_validator",
 ]
 
 #: Most indexes per table (Convex's documented limit).
@@ -158,6 +159,28 @@ class Schema:
         definition = self.tables.get(table)
         return definition.validator if definition else None
 
+    def doc(self, table: str) -> ObjectValidator:
+        """``table``'s document validator as read: its fields, ``_id`` and ``_creationTime``.
+
+        For ``returns=`` validators (convex-helpers' ``doc(schema, "table")``)::
+
+            @query(args={"id": v.id("messages")}, returns=v.union(schema.doc("messages"), v.null()))
+
+        Raises:
+            SchemaError: the table is not in the schema, or its documents are not one
+                object shape (use :func:`document_validator` for a union).
+        """
+        definition = self.tables.get(table)
+        if definition is None:
+            raise SchemaError(f'Table "{table}" is not in the schema.')
+        validator = document_validator(table, definition.validator)
+        if not isinstance(validator, ObjectValidator):
+            raise SchemaError(
+                f'The documents of table "{table}" are not one object shape; '
+                "use document_validator() for its validator."
+            )
+        return validator
+
     def to_json(self) -> dict[str, Any]:
         """The schema in Convex's JSON form (for the dashboard and codegen)."""
         return {
@@ -190,6 +213,17 @@ class Schema:
                 for name, table in self.tables.items()
             ],
         }
+
+
+def document_validator(table: str, validator: Validator) -> Validator:
+    """``validator`` (a table's) as documents are read: each object gains ``_id`` and
+    ``_creationTime``; a union of objects gains them in every member; anything else is any.
+    """
+    if isinstance(validator, ObjectValidator):
+        return validator.extend({"_id": v.id(table), "_creationTime": v.number()})
+    if isinstance(validator, UnionValidator):
+        return v.union(*(document_validator(table, member) for member in validator.members))
+    return v.any()
 
 
 def define_schema(

@@ -4,12 +4,24 @@ import asyncio
 import time
 from typing import Any
 
-from pyconvex import ConvexError, mutation, pagination_opts_validator, query, v
+from pyconvex import (
+    ConvexError,
+    mutation,
+    pagination_opts_validator,
+    pagination_result_validator,
+    query,
+    v,
+)
 
+from .schema import schema
 from .users import current_user
 
+# What the frontend gets: typed end to end through the generated api.d.ts.
+MESSAGE = schema.doc("messages")
+MESSAGE_WITH_USER = MESSAGE.extend({"user": v.union(schema.doc("users"), v.null())})
 
-@query(args={"channelId": v.id("channels")})
+
+@query(args={"channelId": v.id("channels")}, returns=v.array(MESSAGE_WITH_USER))
 async def list(ctx: Any, args: dict[str, Any]) -> Any:
     """The channel's 100 newest messages, each with its author."""
     messages = await (
@@ -22,13 +34,16 @@ async def list(ctx: Any, args: dict[str, Any]) -> Any:
     return [{**message, "user": user} for message, user in zip(messages, users)]
 
 
-@query(args={"id": v.id("messages")})
+@query(args={"id": v.id("messages")}, returns=v.union(MESSAGE, v.null()))
 async def get(ctx: Any, args: dict[str, Any]) -> Any:
     """One message, or None."""
     return await ctx.db.get(args["id"])
 
 
-@query(args={"channelId": v.id("channels"), "searchTerm": v.string()})
+@query(
+    args={"channelId": v.id("channels"), "searchTerm": v.string()},
+    returns=v.array(MESSAGE),
+)
 async def search(ctx: Any, args: dict[str, Any]) -> Any:
     """Messages of a channel whose text contains the term (case-insensitive)."""
     messages = await (
@@ -45,19 +60,22 @@ async def search(ctx: Any, args: dict[str, Any]) -> Any:
         "channelId": v.id("channels"),
         # Accepts everything usePaginatedQuery sends (id, endCursor, ...).
         "paginationOpts": pagination_opts_validator,
-    }
+    },
+    returns=pagination_result_validator(MESSAGE_WITH_USER),
 )
 async def paginated(ctx: Any, args: dict[str, Any]) -> Any:
-    """A page of the channel's messages, newest first."""
-    return await (
+    """A page of the channel's messages, newest first, each with its author."""
+    result = await (
         ctx.db.query("messages")
         .with_index("by_channel", lambda q: q.eq("channelId", args["channelId"]))
         .order("desc")
         .paginate(args["paginationOpts"])
     )
+    users = await asyncio.gather(*(ctx.db.get(m["userId"]) for m in result["page"]))
+    return {**result, "page": [{**m, "user": u} for m, u in zip(result["page"], users)]}
 
 
-@mutation(args={"text": v.string(), "channelId": v.id("channels")})
+@mutation(args={"text": v.string(), "channelId": v.id("channels")}, returns=v.id("messages"))
 async def create(ctx: Any, args: dict[str, Any]) -> str:
     """Post a message as the signed-in user."""
     user = await current_user(ctx)
@@ -72,7 +90,7 @@ async def create(ctx: Any, args: dict[str, Any]) -> str:
     )
 
 
-@mutation(args={"id": v.id("messages"), "text": v.string()})
+@mutation(args={"id": v.id("messages"), "text": v.string()}, returns=v.null())
 async def update(ctx: Any, args: dict[str, Any]) -> None:
     """Edit one's own message."""
     user = await current_user(ctx)
@@ -84,7 +102,7 @@ async def update(ctx: Any, args: dict[str, Any]) -> None:
     await ctx.db.patch(args["id"], {"text": args["text"]})
 
 
-@mutation(args={"id": v.id("messages")})
+@mutation(args={"id": v.id("messages")}, returns=v.null())
 async def remove(ctx: Any, args: dict[str, Any]) -> None:
     """Delete one's own message."""
     user = await current_user(ctx)
@@ -96,7 +114,7 @@ async def remove(ctx: Any, args: dict[str, Any]) -> None:
     await ctx.db.delete(args["id"])
 
 
-@mutation(args={"messageId": v.id("messages"), "emoji": v.string()})
+@mutation(args={"messageId": v.id("messages"), "emoji": v.string()}, returns=v.null())
 async def addReaction(ctx: Any, args: dict[str, Any]) -> None:
     """Add the signed-in user's reaction to a message."""
     user = await current_user(ctx)

@@ -3,7 +3,9 @@
 import time
 from typing import Any
 
-from pyconvex import internal_mutation, query
+from pyconvex import internal_mutation, query, v
+
+from .schema import schema
 
 WEEK_MS = 7 * 24 * 60 * 60 * 1000
 
@@ -27,7 +29,7 @@ async def generateWeekly(ctx: Any) -> str:
     )
 
 
-@query
+@query(returns=v.union(schema.doc("reports"), v.null()))
 async def latest(ctx: Any) -> Any:
     """The newest report, or None."""
     return await ctx.db.query("reports").with_index("by_created_at").order("desc").first()

@@ -5,6 +5,8 @@ from typing import Any
 
 from pyconvex import ConvexError, internal_mutation, mutation, query, v
 
+from .schema import schema
+
 
 async def by_token(ctx: Any, token: str) -> dict[str, Any] | None:
     """The user whose ``tokenIdentifier`` is ``token``, or None."""
@@ -43,7 +45,7 @@ async def current_user(ctx: Any) -> dict[str, Any]:
     return user
 
 
-@mutation(args={"name": v.string(), "email": v.string()})
+@mutation(args={"name": v.string(), "email": v.string()}, returns=v.id("users"))
 async def create(ctx: Any, args: dict[str, Any]) -> str:
     """Create the signed-in user's record (or return the existing one)."""
     identity = await ctx.auth.get_user_identity()
@@ -52,7 +54,7 @@ async def create(ctx: Any, args: dict[str, Any]) -> str:
     return await get_or_create(ctx, identity.token_identifier, args["name"], args["email"])
 
 
-@query
+@query(returns=v.union(schema.doc("users"), v.null()))
 async def me(ctx: Any) -> Any:
     """The signed-in user's record, or None."""
     try:
