@@ -33,6 +33,7 @@ from pyconvex.errors import PyConvexError
 __all__ = [
     "FileReader",
     "FileStore",
+    "FileStoreError",
     "FileStoreOwnedError",
     "PendingFile",
     "check_key",
@@ -45,7 +46,11 @@ _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 READ_CHUNK_BYTES = 1 << 16
 
 
-class FileStoreOwnedError(PyConvexError):
+class FileStoreError(PyConvexError):
+    """A file store that cannot be used: misconfigured, unreachable, or not ours."""
+
+
+class FileStoreOwnedError(FileStoreError):
     """The store already holds another deployment's files."""
 
 

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pyconvex.errors import PyConvexError
-from pyconvex.files.base import FileStore
+from pyconvex.files.base import FileStore, FileStoreError
 from pyconvex.files.local import LocalFileStore
 
 __all__ = ["FILES_ENV", "FileLocationError", "open_file_store"]
@@ -26,7 +25,7 @@ __all__ = ["FILES_ENV", "FileLocationError", "open_file_store"]
 FILES_ENV = "PYCONVEX_FILES"
 
 
-class FileLocationError(PyConvexError):
+class FileLocationError(FileStoreError):
     """A file-store location that cannot be used."""
 
 

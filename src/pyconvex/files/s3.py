@@ -39,8 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pyconvex import knobs
-from pyconvex.errors import PyConvexError
-from pyconvex.files.base import FileStoreOwnedError, PendingFile, check_key
+from pyconvex.files.base import FileStoreError, FileStoreOwnedError, PendingFile, check_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -62,7 +61,7 @@ _PARTS_PER_SIZE_STEP = 1000
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
-class S3ConfigError(PyConvexError):
+class S3ConfigError(FileStoreError):
     """The S3 location or its settings are wrong, or the bucket cannot be reached."""
 
 
@@ -107,7 +106,7 @@ class _PendingS3File:
     def finish(self) -> tuple[int, bytes]:
         client, bucket = self._store.client, self._store.bucket
         if self._upload_id is None:  # smaller than one part: one request
-            body, self._buffer = bytes(self._buffer), bytearray()
+            body, self._buffer = self._buffer, bytearray()
             client.put_object(Bucket=bucket, Key=self._object_key, Body=body)
         else:
             if self._buffer:
@@ -142,8 +141,8 @@ class _PendingS3File:
         if self._upload_id is None:
             started = client.create_multipart_upload(Bucket=bucket, Key=self._object_key)
             self._upload_id = started["UploadId"]
-        # Hand the part over and drop our buffer at once: at most ~2 parts in memory.
-        body, self._buffer = bytes(self._buffer), bytearray()
+        # The buffer itself is the part (boto3 takes a bytearray): no copy is made.
+        body, self._buffer = self._buffer, bytearray()
         number = len(self._parts) + 1
         sent = client.upload_part(
             Bucket=bucket,
