@@ -243,3 +243,50 @@ async def test_orphaned_bytes_are_swept_at_startup_and_only_they(backend: Backen
     assert sorted(store.keys()) == sorted([orphan.key, kept])
     assert backend.files.sweep() == 1
     assert list(store.keys()) == [kept]
+
+
+HTTP_APP = '''
+from pyconvex import http_action, http_router
+from starlette.responses import JSONResponse, StreamingResponse
+
+http = http_router()
+
+
+@http_action
+async def upload(ctx, request):
+    body = await request.body()
+    storage_id = await ctx.storage.store(body, request.headers.get("content-type"))
+    return JSONResponse({"storageId": storage_id})
+
+
+@http_action
+async def download(ctx, request):
+    blob = await ctx.storage.get(request.query_params["id"])
+    if blob is None:
+        return JSONResponse({"missing": True}, status_code=404)
+    return StreamingResponse(blob, media_type=blob.type)
+
+
+http.route(path="/upload", method="POST", handler=upload)
+http.route(path="/download", method="GET", handler=download)
+'''
+
+
+async def test_http_actions_store_and_stream_files(tmp_path: Path) -> None:
+    (tmp_path / "convex").mkdir()
+    (tmp_path / "convex" / "http.py").write_text(HTTP_APP)
+    backend = Backend.open(tmp_path / "convex", data_path=":memory:")
+    transport = httpx.ASGITransport(app=create_app(backend))
+    data = bytes(range(256)) * 5000  # several Blob chunks
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            stored = await http.post(
+                "/http/upload", content=data, headers={"Content-Type": "text/csv"}
+            )
+            storage_id = stored.json()["storageId"]
+            served = await http.get("/http/download", params={"id": storage_id})
+            assert served.content == data
+            assert served.headers["content-type"].startswith("text/csv")
+            assert (await http.get(f"/api/storage/{storage_id}")).content == data
+    finally:
+        backend.close()
