@@ -50,20 +50,17 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
         return Backend("local", lambda: LocalFileStore(root), local_raw)
     bucket: S3Bucket = request.getfixturevalue("s3_bucket")
+    first = S3FileStore.from_url(bucket.url("deployment-1"), bucket.env)
 
     def s3_store() -> FileStore:
-        return S3FileStore.from_url(bucket.url("deployment-1"), bucket.env)
+        # A new store on the same client: reopening runs the store's recovery, and
+        # the boto3 client (slow to make) is made once per test.
+        return S3FileStore(first.bucket, first.prefix, client=first.client, part_bytes=PART)
 
     def s3_raw() -> list[str]:
         return bucket.objects() + [f"unfinished:{key}" for key in bucket.unfinished_uploads()]
 
-    def s3_store_small_parts() -> FileStore:
-        store = s3_store()
-        assert isinstance(store, S3FileStore)
-        store.part_bytes = PART
-        return store
-
-    return Backend("s3", s3_store_small_parts, s3_raw)
+    return Backend("s3", s3_store, s3_raw)
 
 
 def payload(size: int, seed: int = 1, chunk: int = 64 * 1024) -> Iterator[bytes]:

@@ -148,7 +148,7 @@ def test_sync_actions_get_plain_values(service: FileService) -> None:
 
 async def test_a_large_blob_streams_in_bounded_memory(service: FileService) -> None:
     storage = ActionStorage(service, sync=False)
-    size = 16 * MiB
+    size = 32 * MiB
 
     async def chunks() -> AsyncIterator[bytes]:
         for n in range(size // (256 * 1024)):
@@ -174,7 +174,8 @@ async def test_a_large_blob_streams_in_bounded_memory(service: FileService) -> N
     async for chunk in chunks():
         expected.update(chunk)
     assert digest.digest() == expected.digest() and largest == BLOB_CHUNK_BYTES
-    assert peak_in < 4 * MiB and peak_out < 2 * MiB, (peak_in, peak_out)
+    # A batch or two on the way in, a chunk or two on the way out: never the file.
+    assert peak_in < 8 * MiB and peak_out < 4 * MiB, (peak_in, peak_out)
 
 
 async def test_stopping_early_and_deleted_files(service: FileService) -> None:

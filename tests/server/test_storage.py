@@ -154,6 +154,18 @@ async def test_bad_tokens_and_digests(
     assert "storageId" in ok.json()  # the failed attempt did not use up the token
     assert stored_keys(backend) == [ok.json()["storageId"]]  # nor left bytes behind
 
+    pulled = 0
+
+    async def large() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(100):
+            pulled += 1
+            yield b"x" * (1 << 20)
+
+    reused = await client.post(url, content=large())
+    assert reused.status_code == 401 and reused.json()["code"] == "StorageTokenInvalid"
+    assert pulled <= 1  # refused before the body was read
+
 
 async def test_the_size_limit_is_enforced_while_streaming(
     client: httpx.AsyncClient, backend: Backend
@@ -245,7 +257,7 @@ async def test_orphaned_bytes_are_swept_at_startup_and_only_they(backend: Backen
     assert list(store.keys()) == [kept]
 
 
-HTTP_APP = '''
+HTTP_APP = """
 from pyconvex import http_action, http_router
 from starlette.responses import JSONResponse, StreamingResponse
 
@@ -269,7 +281,7 @@ async def download(ctx, request):
 
 http.route(path="/upload", method="POST", handler=upload)
 http.route(path="/download", method="GET", handler=download)
-'''
+"""
 
 
 async def test_http_actions_store_and_stream_files(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ class PendingFile(Protocol):
 
     key: str
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | bytearray) -> None:
         """Append bytes (a backend may send a batch out before returning)."""
         ...
 

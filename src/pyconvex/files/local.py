@@ -32,7 +32,7 @@ class _PendingLocalFile:
         self._size = 0
         self.finished = False
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | bytearray) -> None:
         self._file.write(chunk)
         self._hash.update(chunk)
         self._size += len(chunk)

@@ -94,7 +94,7 @@ class _PendingS3File:
         self.finished = False
         self.placed = False
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | bytearray) -> None:
         if self.finished:
             raise ValueError("write() after finish()")
         self._hash.update(chunk)

@@ -151,6 +151,18 @@ class FileService:
             raise StorageTokenError("StorageTokenExpired", "Storage upload token expired")
         return bytes(nonce)
 
+    def check_unused(self, nonce: bytes) -> None:
+        """Refuse a token already used, before its upload is received.
+
+        The commit checks again (two uploads may race on one token); this
+        check only spares a client sending a whole file for nothing.
+
+        Raises:
+            StorageTokenError: ``StorageTokenInvalid``.
+        """
+        if _token_used(self.database.begin(writable=False), nonce):
+            raise StorageTokenError("StorageTokenInvalid", "Storage upload token already used")
+
     def url(self, storage_id: str) -> str:
         """Where a stored file is served."""
         return f"{self.base_url}/api/storage/{storage_id}"
@@ -230,10 +242,10 @@ class FileService:
                 self.check_size(size)
                 batch += chunk
                 if len(batch) >= _WRITE_BATCH_BYTES:
-                    data, batch = bytes(batch), bytearray()
-                    await asyncio.to_thread(pending.write, data)
+                    full, batch = batch, bytearray()  # handed over whole: no copy
+                    await asyncio.to_thread(pending.write, full)
             if batch:
-                await asyncio.to_thread(pending.write, bytes(batch))
+                await asyncio.to_thread(pending.write, batch)
             size, digest = await asyncio.to_thread(pending.finish)
             _check_sha256(digest, sha256)
         except BaseException:

@@ -66,6 +66,7 @@ async def _receive(backend: Backend, request: Request) -> str:
     service = backend.files
     try:
         nonce = service.check_token(request.query_params.get("token", ""))
+        service.check_unused(nonce)
         declared = request.headers.get("content-length", "")
         if declared.isdigit():
             service.check_size(int(declared))  # refuse before reading a byte
