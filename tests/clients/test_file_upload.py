@@ -18,6 +18,8 @@ def test_the_guides_browser_upload(
     files: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     with chat_server(tmp_path, request, files) as server:
+        where = server.output.split("  files: ")[1].splitlines()[0]
+        assert where.startswith("s3://pyconvex-") if files == "s3" else where.endswith("files")
         result = subprocess.run(
             ["node", "upload_file.mjs", server.url],
             cwd=NODE,

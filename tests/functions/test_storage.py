@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+import threading
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pyconvex.database.database import Database
+from pyconvex.files.base import PendingFile
 from pyconvex.files.local import LocalFileStore
 from pyconvex.functions import storage as storage_module
 from pyconvex.functions.storage import (
@@ -190,3 +192,36 @@ async def test_stopping_early_and_deleted_files(service: FileService) -> None:
     assert storage_id not in list(service.store.keys())
     with pytest.raises(FileNotFoundError):
         await blob.bytes()  # a Blob taken before the delete finds its bytes gone
+
+
+def test_two_uploads_racing_on_one_token_store_one_file(tmp_path: Path) -> None:
+    class Rendezvous(LocalFileStore):
+        """Holds each upload at ``place`` until both got there: both saw the token unused."""
+
+        barrier = threading.Barrier(2, timeout=10)
+
+        def place(self, pending: PendingFile) -> None:
+            self.barrier.wait()
+            super().place(pending)
+
+    database = Database(MemoryPersistence())
+    service = FileService(database, Rendezvous(tmp_path), b"k" * 32, "http://h")
+    nonce = service.check_token(service.upload_url().split("token=")[1])
+    outcomes: list[str] = []
+
+    def upload(data: bytes) -> None:
+        try:
+            outcomes.append(service.store_file([data], None, nonce=nonce))
+        except StorageTokenError as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=upload, args=(data,)) for data in (b"one", b"two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [stored] = [outcome for outcome in outcomes if outcome != "StorageTokenInvalid"]
+    assert sorted(outcomes) == sorted([stored, "StorageTokenInvalid"])
+    assert list(service.store.keys()) == [stored]  # the loser's bytes were dropped
+    service.close()
+    database.close()

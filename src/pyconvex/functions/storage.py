@@ -262,37 +262,44 @@ class FileService:
         content_type: str | None,
         nonce: bytes | None,
     ) -> str:
-        """Record finished bytes as a new file (consuming ``nonce``); return its id."""
+        """Record finished bytes as a new file (consuming ``nonce``); return its id.
+
+        The bytes are placed (durable) before the row that makes them visible is
+        committed; if anything fails, they are dropped again.
+        """
         storage_id = pending.key
+        try:
+            transaction = self._file_transaction(nonce)
+            self.store.place(pending)
+        except BaseException:
+            pending.abort()
+            raise
+        row: dict[str, Any] = {"sha256": base64.b64encode(digest).decode(), "size": float(size)}
+        if content_type:
+            row["contentType"] = content_type
+        try:
+            transaction.insert(STORAGE_TABLE, row, internal_id=decode_id(storage_id)[1])
+            self.database.commit(transaction).result()
+        except BaseException as error:
+            self.store.delete(storage_id)
+            if isinstance(error, CommitConflict) and nonce is not None:
+                # Only the token's row is read: another upload used it meanwhile.
+                raise StorageTokenError(
+                    "StorageTokenInvalid", "Storage upload token already used"
+                ) from None
+            raise
+        return storage_id
+
+    def _file_transaction(self, nonce: bytes | None) -> Transaction:
+        # The transaction that records a file, having used up ``nonce`` if given.
         transaction = self.database.begin(writable=True)
         transaction.read_set = ReadSet()  # system rows need no schema check
         transaction.system_writes = True
         if nonce is not None:
             if _token_used(transaction, nonce):
-                pending.abort()
                 raise StorageTokenError("StorageTokenInvalid", "Storage upload token already used")
             transaction.insert(TOKENS_TABLE, {"nonce": nonce})
-        row: dict[str, Any] = {"sha256": base64.b64encode(digest).decode(), "size": float(size)}
-        if content_type:
-            row["contentType"] = content_type
-        _, internal = decode_id(storage_id)
-        try:
-            self.store.place(pending)  # durable before the row that makes it visible
-        except BaseException:
-            pending.abort()
-            raise
-        transaction.insert(STORAGE_TABLE, row, internal_id=internal)
-        try:
-            self.database.commit(transaction).result()
-        except CommitConflict:
-            self.store.delete(storage_id)
-            raise StorageTokenError(
-                "StorageTokenInvalid", "Storage upload token already used"
-            ) from None
-        except BaseException:
-            self.store.delete(storage_id)
-            raise
-        return storage_id
+        return transaction
 
     # -- reading and deleting -------------------------------------------------
 
