@@ -1,11 +1,13 @@
-"""The guide's browser upload flow with the official npm client and fetch(), on local and S3."""
+"""Uploads to a real server: the guide's browser flow (npm client + fetch) on local and S3; limits."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.server.chat_server import chat_server
@@ -41,3 +43,20 @@ def test_the_guides_browser_upload(
     [saved] = out["listed"]  # the live query saw the saved file, with its URL
     assert saved["storageId"] == out["storageId"] and saved["url"] == out["url"]
     assert saved["name"] == "photo.png" and saved["type"] == "image/png"
+
+
+def test_an_upload_over_the_limit_is_refused_early(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    limit = {"PYCONVEX_FILE_UPLOAD_MAX_BYTES": str(1 << 20)}
+    with chat_server(tmp_path, request, "local", env=limit) as server:
+        url = str(server.value("mutation", "files:generateUploadUrl"))
+
+        def body() -> Iterator[bytes]:  # 64 MiB, chunked: no Content-Length to go by
+            for _ in range(1024):
+                yield b"x" * (1 << 16)
+
+        refused = httpx.post(url, content=body(), timeout=30)
+        assert refused.status_code == 413 and refused.json()["code"] == "FileTooLarge"
+        assert not any((server.project / ".pyconvex" / "files" / ".tmp").iterdir())
+        assert httpx.post(url, content=b"fits").status_code == 200  # the token was kept

@@ -23,13 +23,21 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "chat"
 
 @contextmanager
 def chat_server(
-    tmp_path: Path, request: pytest.FixtureRequest, files: str, *extra: str
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    files: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
 ) -> Iterator[DevServer]:
-    """``pyconvex dev`` on a copy of the chat example; ``files`` is ``"local"`` or ``"s3"``."""
+    """``pyconvex dev`` on a copy of the chat example; ``files`` is ``"local"`` or ``"s3"``.
+
+    ``env`` adds environment variables (knobs) for the server process.
+    """
     project = tmp_path / "chat"
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".pyconvex", "__pycache__"))
     args = list(extra)
     saved = dict(os.environ)
+    os.environ.update(env or {})
     if files == "s3":
         bucket: S3Bucket = request.getfixturevalue("s3_bucket")
         os.environ.update(bucket.env)  # inherited by the server process only
