@@ -1,4 +1,4 @@
-"""Uploads to a real server: the guide's browser flow (npm client + fetch) on local and S3; limits."""
+"""Uploads to a real server: the guide's browser flow (npm client, fetch) on local and S3."""
 
 from __future__ import annotations
 
