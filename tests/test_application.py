@@ -54,3 +54,37 @@ def test_module_level_code_reads_environment_variables(tmp_path: Path) -> None:
         assert asyncio.run(backend.executor.run_query("who:issuer")).value == "https://auth.example"
     finally:
         backend.close()
+
+
+def test_files_are_kept_beside_the_data_or_where_asked(tmp_path: Path) -> None:
+    from pyconvex.files.base import FileStoreOwnedError
+    from pyconvex.files.local import LocalFileStore
+
+    app = tmp_path / "convex"
+    app.mkdir()
+    (app / "nothing.py").write_text("")
+    backend = Backend.open(app, data_path=tmp_path / "state" / "data.sqlite3")
+    try:
+        store = backend.files.store
+        assert isinstance(store, LocalFileStore) and store.root == tmp_path / "state" / "files"
+        kept = backend.files.store_file([b"kept"], None)
+    finally:
+        backend.close()
+    elsewhere = tmp_path / "elsewhere"
+    backend = Backend.open(app, data_path=tmp_path / "state" / "data.sqlite3", files=elsewhere)
+    try:
+        assert backend.files.store.location == str(elsewhere)
+    finally:
+        backend.close()
+    # The default folder still belongs to the first database; another one may not use it.
+    backend = Backend.open(app, data_path=tmp_path / "state" / "data.sqlite3")
+    try:
+        assert backend.files.read(kept) == b"kept"  # swept nothing: the row is there
+    finally:
+        backend.close()
+    try:
+        Backend.open(app, data_path=":memory:", files=tmp_path / "state" / "files")
+    except FileStoreOwnedError as error:
+        assert "holds the files of another deployment" in str(error)
+    else:
+        raise AssertionError("a second deployment was let into the first one's files")

@@ -18,7 +18,9 @@ from pathlib import Path
 from pyconvex.codegen import write_generated
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
+from pyconvex.files.base import FileStore
 from pyconvex.files.local import LocalFileStore
+from pyconvex.files.location import open_file_store
 from pyconvex.functions import env as environment
 from pyconvex.functions.executor import Executor, prune_session_requests
 from pyconvex.functions.http_router import HttpRouter
@@ -52,6 +54,11 @@ class Backend:
         schema: the app's schema (None: no schema).
         admin_key_file: where a local deployment keeps its admin key (None: memory only).
         http_router: the app's HTTP routes (``convex/http.py``; None: no HTTP actions).
+        files_dir: the local directory of file storage (None: a temporary one).
+        file_store: where file storage keeps bytes (overrides ``files_dir``).
+
+    Raises:
+        FileStoreOwnedError: the file store holds another deployment's files.
     """
 
     def __init__(
@@ -65,6 +72,7 @@ class Backend:
         database: Database | None = None,
         http_router: HttpRouter | None = None,
         files_dir: Path | None = None,
+        file_store: FileStore | None = None,
         url: str = "http://127.0.0.1:3210",
     ) -> None:
         self.persistence = persistence
@@ -73,16 +81,16 @@ class Backend:
         self.registry = registry
         self.schema = schema
         self.functions_dir = functions_dir
+        self._files_tmp: tempfile.TemporaryDirectory[str] | None = None
+        if file_store is None:
+            if files_dir is None:
+                self._files_tmp = tempfile.TemporaryDirectory(prefix="pyconvex-files-")
+                files_dir = Path(self._files_tmp.name)
+            file_store = LocalFileStore(files_dir)
+        self.files = FileService(self.database, file_store, self._storage_secret(), url)
+        self.files.start()  # claim the store; sweep bytes left without a row by a crash
         self.executor = Executor(self.database, registry)
         self.admin_key = self._load_admin_key(admin_key_file)
-        self._files_tmp: tempfile.TemporaryDirectory[str] | None = None
-        if files_dir is None:
-            self._files_tmp = tempfile.TemporaryDirectory(prefix="pyconvex-files-")
-            files_dir = Path(self._files_tmp.name)
-        self.files = FileService(
-            self.database, LocalFileStore(files_dir), self._storage_secret(), url
-        )
-        self.files.sweep()  # bytes left without a row by a crash
         self.executor.files = self.files
         self._stop = threading.Event()
         self._janitor = threading.Thread(target=self._tidy, name="pyconvex-janitor", daemon=True)
@@ -91,8 +99,18 @@ class Backend:
         self.http_router = http_router
 
     @classmethod
-    def open(cls, app_dir: str | Path, *, data_path: str | Path | None = None) -> Backend:
+    def open(
+        cls,
+        app_dir: str | Path,
+        *,
+        data_path: str | Path | None = None,
+        files: str | Path | None = None,
+    ) -> Backend:
         """Load an app's ``convex/`` folder and open its SQLite database (``":memory:"`` for none).
+
+        ``files`` is where file storage keeps bytes: a directory or
+        ``s3://bucket/prefix`` (see :mod:`pyconvex.files.location`); default
+        ``files/`` beside the database (a temporary directory for ``":memory:"``).
 
         Raises:
             Exception: loading the app failed (the error of the failing module).
@@ -110,6 +128,7 @@ class Backend:
             files_dir = path.parent / "files"
         database: Database | None = None
         try:
+            file_store = open_file_store(files) if files is not None else None
             database = Database(persistence)
             # Module-level code (auth_config.py, crons.py) may read pyconvex.env.
             environment.use_database(database)
@@ -123,6 +142,7 @@ class Backend:
                 functions_dir=Path(app_dir),
                 database=database,
                 files_dir=files_dir,
+                file_store=file_store,
                 http_router=app.http_router,
             )
         except BaseException:
@@ -200,6 +220,7 @@ class Backend:
         """Stop the functions and the committer, and close the store."""
         self._stop.set()
         self.executor.close()
+        self.files.close()
         self.database.close()
         self.persistence.close()
         if self._files_tmp is not None:

@@ -14,6 +14,7 @@ __all__ = [
     "ARRAY_MAX_ELEMENTS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
+    "FILE_UPLOAD_MAX_BYTES",
     "FUNCTION_ARGS_MAX_BYTES",
     "FUNCTION_MAX_NESTING",
     "INDEX_MAX_FIELDS",
@@ -25,6 +26,7 @@ __all__ = [
     "OCC_MAX_RETRIES",
     "PAGINATION_MAX_ITEMS",
     "QUERY_CONCURRENCY",
+    "S3_PART_BYTES",
     "TRANSACTION_MAX_READ_BYTES",
     "TRANSACTION_MAX_READ_INTERVALS",
     "TRANSACTION_MAX_READ_ROWS",
@@ -99,3 +101,9 @@ ACTION_TIMEOUT_SECONDS = _float("ACTION_TIMEOUT_SECONDS", 600.0)
 #: How long a query or mutation may hold its caller's event loop before it is moved
 #: to a worker thread (it then runs there from the start, with the full time limit).
 INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)
+
+#: Largest file accepted by an upload URL or ``ctx.storage.store`` (bytes; Convex has no
+#: limit, this one guards the disk or bucket). Larger uploads fail with 413 ``FileTooLarge``.
+FILE_UPLOAD_MAX_BYTES = _int("FILE_UPLOAD_MAX_BYTES", 10 << 30)
+#: Part size of multipart uploads to S3 (at least 5 MiB); an upload buffers about one part.
+S3_PART_BYTES = _int("S3_PART_BYTES", 8 << 20)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -162,6 +163,26 @@ def test_dev_on_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert f"Cannot listen on 127.0.0.1:{port}" in process.stderr
     assert "Traceback" not in process.stderr
+
+
+def test_dev_refuses_file_storage_it_cannot_use(tmp_path: Path) -> None:
+    write(tmp_path / "convex" / "notes.py", NOTES)
+    theirs = tmp_path / "shared-files"
+    theirs.mkdir()
+    (theirs / ".owner").write_text("another deployment\n")
+    for location, message in [
+        ("gs://bucket/x", "Cannot keep files in gs://bucket/x: Unknown file storage"),
+        (str(theirs), f"Cannot keep files in {theirs}: {theirs} holds the files of another"),
+    ]:
+        process = subprocess.run(
+            [sys.executable, "-m", "pyconvex", "dev", str(tmp_path), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "PYCONVEX_FILES": location},
+        )
+        assert process.returncode == 1 and message in process.stderr, process.stderr
+        assert "Traceback" not in process.stderr
 
 
 def test_resolve_project(tmp_path: Path) -> None:

@@ -1,48 +1,31 @@
-"""The local directory file store (files/local.py)."""
+"""The local directory file store (files/local.py): its layout on disk and crash recovery."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-
-import pytest
 
 from pyconvex.files.local import LocalFileStore
 
 
-def test_bytes_are_placed_by_key_and_read_back(tmp_path: Path) -> None:
+def test_files_live_under_a_two_letter_folder(tmp_path: Path) -> None:
     store = LocalFileStore(tmp_path / "files")
-    pending = store.begin()
-    for chunk in (b"hello ", b"world"):
-        pending.write(chunk)
-    size, digest = pending.finish()
-    assert size == 11 and digest == hashlib.sha256(b"hello world").digest()
-    store.place(pending, "abc123")
-    with store.open("abc123") as handle:
-        assert handle.read() == b"hello world"
-    assert list(store.keys()) == ["abc123"]
-    store.delete("abc123")
-    store.delete("abc123")  # already gone: no error
-    assert store.path("abc123") is None
-    with pytest.raises(FileNotFoundError):
-        store.open("abc123")
-
-
-def test_aborted_and_interrupted_uploads_leave_nothing(tmp_path: Path) -> None:
-    store = LocalFileStore(tmp_path / "files")
-    pending = store.begin()
-    pending.write(b"partial")
-    pending.abort()
-    leftover = store.begin()
-    leftover.write(b"crash")
-    leftover.finish()  # received but never placed: as if the process died here
-    reopened = LocalFileStore(tmp_path / "files")  # a restart clears temporary files
-    assert list(reopened.keys()) == []
+    pending = store.begin("abc123")
+    pending.write(b"hello")
+    assert store.path("abc123") is None  # still in .tmp/
+    pending.finish()
+    store.place(pending)
+    assert store.path("abc123") == str(tmp_path / "files" / "ab" / "abc123")
+    assert (tmp_path / "files" / "ab" / "abc123").read_bytes() == b"hello"
     assert not any((tmp_path / "files" / ".tmp").iterdir())
 
 
-def test_keys_cannot_escape_the_directory(tmp_path: Path) -> None:
+def test_reopening_clears_temporary_files_and_keeps_the_owner(tmp_path: Path) -> None:
     store = LocalFileStore(tmp_path)
-    for bad in ("", "../x", ".hidden", "a/b"):
-        with pytest.raises(ValueError):
-            store.path(bad)
+    store.claim("me")
+    assert (tmp_path / ".owner").read_text() == "me\n"
+    leftover = store.begin("k1")
+    leftover.write(b"crash")
+    leftover.finish()  # received but never placed: as if the process died here
+    LocalFileStore(tmp_path)  # a restart
+    assert not any((tmp_path / ".tmp").iterdir())
+    assert list(LocalFileStore(tmp_path).keys()) == []

@@ -5,7 +5,9 @@
 ``pyconvex.json``), with its embedded SQLite database in ``.pyconvex/``, and
 writes the deployment URL to ``.env.local`` (``CONVEX_URL`` and
 ``VITE_CONVEX_URL``) as Convex's CLI does. DIR is the project root (holding
-``pyconvex.json`` or ``convex/``) or the functions folder itself.
+``pyconvex.json`` or ``convex/``) or the functions folder itself. Uploaded files
+go to ``.pyconvex/files/``, or where ``--files`` says (a directory or
+``s3://bucket/prefix``; see :mod:`pyconvex.files.location`).
 
 Every change under the functions folder reloads the app: everything is checked
 first (imports, function definitions, the schema against existing data), then
@@ -54,6 +56,15 @@ _IGNORED_DIRS = frozenset({"__pycache__", "_generated"})
     help="SQLite database file [default: .pyconvex/data.sqlite3 in the project].",
 )
 @click.option(
+    "--files",
+    envvar="PYCONVEX_FILES",
+    default=None,
+    metavar="DIR|s3://BUCKET/PREFIX",
+    help="Where file storage keeps uploaded files: a directory, or an S3 bucket and prefix "
+    "configured by the PYCONVEX_S3_* variables [env: PYCONVEX_FILES; default: "
+    ".pyconvex/files in the project].",
+)
+@click.option(
     "--watch/--no-watch",
     default=True,
     show_default=True,
@@ -70,6 +81,7 @@ def dev(
     host: str,
     port: int | None,
     data: Path | None,
+    files: str | None,
     watch: bool,
     production: bool,
 ) -> None:
@@ -81,6 +93,7 @@ def dev(
     import uvicorn
 
     from pyconvex.application import Backend
+    from pyconvex.files.base import FileStoreError
     from pyconvex.server.admin_code import describe_load_error
     from pyconvex.server.app import create_app
 
@@ -88,7 +101,10 @@ def dev(
     functions = project.functions_dir
     data_path = data or project.state_dir / "data.sqlite3"
     try:
-        backend = Backend.open(functions, data_path=data_path)
+        backend = Backend.open(functions, data_path=data_path, files=files)
+    except FileStoreError as error:
+        where = files or project.state_dir / "files"
+        raise click.ClickException(f"Cannot keep files in {where}: {error.message}") from None
     except Exception as error:
         raise click.ClickException(
             f"Could not load {functions}: {describe_load_error(error, functions)}"
@@ -105,6 +121,7 @@ def dev(
             f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)"
         )
         click.echo(f"  admin key: {backend.admin_key}")
+        click.echo(f"  files: {backend.files.store.location}")
         click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")
         _print_runs(backend)
         if watch and not production:

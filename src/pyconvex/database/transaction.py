@@ -416,8 +416,13 @@ class Transaction:
 
     # -- writes ---------------------------------------------------------
 
-    def insert(self, table_name: str, value: dict[str, Any]) -> str:
+    def insert(
+        self, table_name: str, value: dict[str, Any], *, internal_id: bytes | None = None
+    ) -> str:
         """Buffer a new document and return its ``_id``.
+
+        ``internal_id`` (16 bytes, default random) lets pyconvex name a document
+        before inserting it (file storage writes a file's bytes under its id first).
 
         Raises:
             DocumentError: a system table, a system field, or a read-only transaction.
@@ -430,7 +435,7 @@ class Transaction:
         if not isinstance(value, dict):
             raise DocumentError("Invalid argument `value` for `db.insert`: Value must be an Object")
         table = self._table_for_write(table_name)
-        internal = _urandom(16)
+        internal = _urandom(16) if internal_id is None else internal_id
         document_id = encode_id(table.number, internal)
         fields = self._checked_fields(table_name, value, document_id, None)
         creation_time = self.creation_clock.next(self.begin_wall_ns / 1e6)

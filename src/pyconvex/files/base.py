@@ -1,52 +1,124 @@
-"""The file-store interface: write bytes under a temporary name, then give them a key.
+"""The file-store interface: stream bytes in under a key, make them durable, read ranges.
 
-Bytes are streamed in (never held whole), finished into ``(size, sha256)``, and
-only then *placed* under their final key, durably. The database row that makes
-a file visible is committed after :meth:`FileStore.place`, so a crash leaves
-at worst bytes without a row (invisible, swept later), never a row without bytes.
+Every backend (a local directory, S3-compatible object storage) keeps the same
+promises, checked by one conformance suite (``tests/files/test_conformance.py``):
+
+* **Streaming.** :meth:`PendingFile.write` takes the file chunk by chunk and
+  :meth:`FileStore.open` hands it back chunk by chunk, from any byte range; no
+  backend holds a whole file in memory.
+* **Nothing half-written is ever readable.** Bytes begun under a key cannot be
+  read under it before :meth:`PendingFile.finish` (which reports the size and
+  SHA-256), and :meth:`FileStore.place` returns only once they are durable
+  under it. The caller commits the database row that makes a file visible only
+  after ``place``, so a crash leaves at worst bytes without a row, never a row
+  without bytes.
+* **Crashes leave nothing unaccounted for.** Reopening a store (constructing it
+  again, as a restart does) drops every upload that was not finished. A finished
+  but unplaced upload either disappears too or shows up in :meth:`FileStore.keys`,
+  so the caller's sweep (keys without a row are deleted) frees it.
+* **Aborting frees everything**: :meth:`PendingFile.abort` at any point before
+  ``place`` leaves no bytes behind.
+* **A store belongs to one deployment**: :meth:`FileStore.claim` marks it, so
+  two deployments never sweep each other's files.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
-__all__ = ["FileStore", "PendingFile"]
+from pyconvex.errors import PyConvexError
+
+__all__ = [
+    "FileReader",
+    "FileStore",
+    "FileStoreError",
+    "FileStoreOwnedError",
+    "PendingFile",
+    "check_key",
+    "iter_chunks",
+]
+
+#: Keys are storage ids (and test names): letters, digits, ``-`` and ``_``.
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+#: How much :func:`iter_chunks` reads at a time.
+READ_CHUNK_BYTES = 1 << 16
+
+
+class FileStoreError(PyConvexError):
+    """A file store that cannot be used: misconfigured, unreachable, or not ours."""
+
+
+class FileStoreOwnedError(FileStoreError):
+    """The store already holds another deployment's files."""
 
 
 class PendingFile(Protocol):
-    """Bytes being received, not yet placed under a key."""
+    """Bytes being received under a key, not yet placed."""
 
-    def write(self, chunk: bytes) -> None:
-        """Append bytes."""
+    key: str
+
+    def write(self, chunk: bytes | bytearray) -> None:
+        """Append bytes (a backend may send a batch out before returning)."""
         ...
 
     def finish(self) -> tuple[int, bytes]:
-        """Flush to disk; return ``(size, sha256 digest)``."""
+        """Make everything written durable; return ``(size, sha256 digest)``."""
         ...
 
     def abort(self) -> None:
-        """Drop the bytes (an interrupted upload)."""
+        """Drop the bytes, finished or not (idempotent)."""
+        ...
+
+
+class FileReader(Protocol):
+    """A byte range of a placed file, read front to back."""
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes (fewer only at the end); ``b""`` once exhausted."""
+        ...
+
+    def close(self) -> None:
+        """Release the file or connection (idempotent)."""
         ...
 
 
 class FileStore(Protocol):
-    """Durable storage of file bytes by key."""
+    """Durable storage of file bytes by key.
 
-    def begin(self) -> PendingFile:
-        """Start receiving a new file."""
+    Methods block (disk or network I/O); async callers run them on a thread.
+    """
+
+    #: Where the files are, for messages (a path or ``s3://bucket/prefix``).
+    location: str
+
+    def claim(self, owner: str) -> None:
+        """Mark the store as ``owner``'s, or check that it already is.
+
+        Raises:
+            FileStoreOwnedError: another owner claimed it first.
+        """
         ...
 
-    def place(self, pending: PendingFile, key: str) -> None:
-        """Durably give finished bytes their key."""
+    def begin(self, key: str) -> PendingFile:
+        """Start receiving a new file that will be placed under ``key``.
+
+        Raises:
+            ValueError: ``key`` is not a valid key.
+        """
         ...
 
-    def open(self, key: str) -> BinaryIO:
-        """Read a placed file. Raises FileNotFoundError."""
+    def place(self, pending: PendingFile) -> None:
+        """Durably give finished bytes their key (returns once they survive a crash)."""
         ...
 
-    def path(self, key: str) -> str | None:
-        """A local path for the file, when the store has one (for efficient serving)."""
+    def open(self, key: str, start: int = 0, stop: int | None = None) -> FileReader:
+        """Read bytes ``[start, stop)`` of a placed file (``stop`` None: to the end).
+
+        Raises:
+            FileNotFoundError: no file is placed under ``key``.
+        """
         ...
 
     def delete(self, key: str) -> None:
@@ -54,5 +126,26 @@ class FileStore(Protocol):
         ...
 
     def keys(self) -> Iterator[str]:
-        """Every placed key (for sweeping orphans)."""
+        """Every key holding bytes (for sweeping orphans)."""
         ...
+
+
+def check_key(key: str) -> str:
+    """``key`` itself if it is a valid file key.
+
+    Raises:
+        ValueError: empty, too long, or with characters other than letters,
+            digits, ``-`` and ``_`` (so a key never escapes its folder or prefix).
+    """
+    if not isinstance(key, str) or _KEY.fullmatch(key) is None:
+        raise ValueError(f"Invalid file key {key!r}")
+    return key
+
+
+def iter_chunks(reader: FileReader, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
+    """The reader's bytes in chunks of at most ``chunk_bytes``; closes it at the end."""
+    try:
+        while chunk := reader.read(chunk_bytes):
+            yield chunk
+    finally:
+        reader.close()
