@@ -15,6 +15,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from pyconvex.auth.config import Provider
+from pyconvex.auth.verifier import TokenVerifier
 from pyconvex.codegen import write_generated
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
@@ -52,6 +54,7 @@ class Backend:
         schema: the app's schema (None: no schema).
         admin_key_file: where a local deployment keeps its admin key (None: memory only).
         http_router: the app's HTTP routes (``convex/http.py``; None: no HTTP actions).
+        auth_providers: who may sign users in (``convex/auth_config.py``).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class Backend:
         http_router: HttpRouter | None = None,
         files_dir: Path | None = None,
         url: str = "http://127.0.0.1:3210",
+        auth_providers: tuple[Provider, ...] = (),
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -89,6 +93,8 @@ class Backend:
         self._janitor.start()
         self._reload_lock = threading.Lock()
         self.http_router = http_router
+        #: Verifies users' tokens; its clock is the database's, so tests can move time.
+        self.auth = TokenVerifier(auth_providers, clock=self.database.clock)
 
     @classmethod
     def open(cls, app_dir: str | Path, *, data_path: str | Path | None = None) -> Backend:
@@ -124,6 +130,7 @@ class Backend:
                 database=database,
                 files_dir=files_dir,
                 http_router=app.http_router,
+                auth_providers=app.auth_providers,
             )
         except BaseException:
             if database is not None:
@@ -150,6 +157,7 @@ class Backend:
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
             self.http_router = app.http_router
+            self.auth.providers = app.auth_providers  # the key cache is kept
             return app
 
     # -- admin key --------------------------------------------------------

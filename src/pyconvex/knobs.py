@@ -9,6 +9,11 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "AUTH_CLOCK_SKEW_SECONDS",
+    "AUTH_HTTP_TIMEOUT_SECONDS",
+    "AUTH_JWKS_CACHE_SECONDS",
+    "AUTH_JWKS_MIN_REFETCH_SECONDS",
+    "AUTH_TOKEN_MAX_BYTES",
     "ACTION_CONCURRENCY",
     "ACTION_TIMEOUT_SECONDS",
     "ARRAY_MAX_ELEMENTS",
@@ -99,3 +104,16 @@ ACTION_TIMEOUT_SECONDS = _float("ACTION_TIMEOUT_SECONDS", 600.0)
 #: How long a query or mutation may hold its caller's event loop before it is moved
 #: to a worker thread (it then runs there from the start, with the full time limit).
 INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)
+
+#: Largest token (JWT) accepted in an ``Authorization`` header or ``Authenticate`` message.
+AUTH_TOKEN_MAX_BYTES = _int("AUTH_TOKEN_MAX_BYTES", 16 << 10)
+#: Clock skew allowed when checking a token's ``exp``, ``nbf`` and ``iat`` (Convex: 5 s).
+AUTH_CLOCK_SKEW_SECONDS = _float("AUTH_CLOCK_SKEW_SECONDS", 5.0)
+#: How long a provider's discovery document and JWKS are trusted before being fetched again.
+AUTH_JWKS_CACHE_SECONDS = _float("AUTH_JWKS_CACHE_SECONDS", 3600.0)
+#: Least time between two fetches of one JWKS: a token with an unknown ``kid`` (a key
+#: rotation) fetches the keys again, but a stream of forged key ids cannot make the
+#: server hammer the provider.
+AUTH_JWKS_MIN_REFETCH_SECONDS = _float("AUTH_JWKS_MIN_REFETCH_SECONDS", 30.0)
+#: Time limit of one request to an identity provider (discovery, JWKS, token exchange).
+AUTH_HTTP_TIMEOUT_SECONDS = _float("AUTH_HTTP_TIMEOUT_SECONDS", 10.0)
