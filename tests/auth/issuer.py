@@ -7,6 +7,7 @@ the requests, and can rotate its signing key.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-__all__ = ["Issuer", "SigningKey", "running_issuer"]
+__all__ = ["Issuer", "SigningKey", "bad_tokens", "running_issuer"]
 
 
 class SigningKey:
@@ -121,3 +122,30 @@ def running_issuer(algorithm: str = "RS256") -> Iterator[Issuer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def bad_tokens(issuer: Issuer) -> dict[str, str]:
+    """One token of each kind a server must refuse, for ``issuer``'s audience "convex"."""
+    now = int(time.time())
+    good = issuer.claims()
+    return {
+        "expired": issuer.key.sign({**good, "exp": now - 60, "iat": now - 120}),
+        "not yet valid": issuer.key.sign({**good, "nbf": now + 600}),
+        "wrong issuer": issuer.key.sign({**good, "iss": "https://evil.example.com"}),
+        "wrong audience": issuer.key.sign({**good, "aud": "other"}),
+        "bad signature": SigningKey(issuer.key.kid).sign(good),
+        "unknown kid": SigningKey("forged").sign(good),
+        "alg none": ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            for part in ({"alg": "none"}, good)
+        )
+        + ".",
+        "HS256 with the public key": jwt.encode(
+            good,
+            issuer.key.public_jwk()["n"].encode(),
+            algorithm="HS256",
+            headers={"kid": issuer.key.kid},
+        ),
+        "malformed": "eyJhbGciOi.garbage",
+        "oversized": issuer.key.sign({**good, "padding": "x" * 20_000}),
+    }

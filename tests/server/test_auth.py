@@ -27,7 +27,7 @@ from pyconvex.clock import ManualClock
 from pyconvex.functions.registry import Registry
 from pyconvex.server.app import create_app
 from pyconvex.storage.memory import MemoryPersistence
-from tests.auth.issuer import Issuer, SigningKey, running_issuer
+from tests.auth.issuer import Issuer, bad_tokens, running_issuer
 
 from . import auth_app
 
@@ -101,37 +101,11 @@ async def test_a_bearer_token_is_the_callers_identity(deployment: Deployment) ->
     assert both.json()["value"]["action"] == both.json()["value"]["nested"] == identity
 
 
-def _bad_tokens(issuer: Issuer) -> dict[str, str]:
-    now = int(time.time())
-    good = issuer.claims()
-    return {
-        "expired": issuer.key.sign({**good, "exp": now - 60, "iat": now - 120}),
-        "not yet valid": issuer.key.sign({**good, "nbf": now + 600}),
-        "wrong issuer": issuer.key.sign({**good, "iss": "https://evil.example.com"}),
-        "wrong audience": issuer.key.sign({**good, "aud": "other"}),
-        "bad signature": SigningKey(issuer.key.kid).sign(good),
-        "unknown kid": SigningKey("forged").sign(good),
-        "alg none": ".".join(
-            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
-            for part in ({"alg": "none"}, good)
-        )
-        + ".",
-        "HS256 with the public key": __import__("jwt").encode(
-            good,
-            issuer.key.public_jwk()["n"].encode(),
-            algorithm="HS256",
-            headers={"kid": issuer.key.kid},
-        ),
-        "malformed": "eyJhbGciOi.garbage",
-        "oversized": issuer.key.sign({**good, "padding": "x" * 20_000}),
-    }
-
-
 async def test_every_bad_token_is_refused_over_http(
     deployment: Deployment, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="pyconvex.auth")
-    for case, token in _bad_tokens(deployment.issuer).items():
+    for case, token in bad_tokens(deployment.issuer).items():
         caplog.clear()
         response = await call(deployment, "mutation", "auth:post", {"text": case}, bearer(token))
         assert response.status_code == 401, case
@@ -234,7 +208,7 @@ async def test_authenticate_is_confirmed_by_an_identity_bump_and_reruns_queries(
 
 
 async def test_every_bad_token_gets_an_auth_error_and_a_close(deployment: Deployment) -> None:
-    for case, token in _bad_tokens(deployment.issuer).items():
+    for case, token in bad_tokens(deployment.issuer).items():
         async with await open_session(deployment) as socket_:
             await socket_.send(authenticate(0, "User", token))
             refused = await receive(socket_)
