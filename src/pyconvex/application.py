@@ -27,6 +27,10 @@ from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
 from pyconvex.functions.storage import FileService
+from pyconvex.signin.config import SignInConfig, parse_sign_in
+from pyconvex.signin.keys import IssuerKeys
+from pyconvex.signin.oauth import OAuthSignIn
+from pyconvex.signin.service import SignInService
 from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
@@ -55,6 +59,7 @@ class Backend:
         admin_key_file: where a local deployment keeps its admin key (None: memory only).
         http_router: the app's HTTP routes (``convex/http.py``; None: no HTTP actions).
         auth_providers: who may sign users in (``convex/auth_config.py``).
+        sign_in: the built-in sign-in the app turned on (``sign_in`` in ``auth_config.py``).
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class Backend:
         files_dir: Path | None = None,
         url: str = "http://127.0.0.1:3210",
         auth_providers: tuple[Provider, ...] = (),
+        sign_in: SignInConfig | None = None,
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -95,6 +101,13 @@ class Backend:
         self.http_router = http_router
         #: Verifies users' tokens; its clock is the database's, so tests can move time.
         self.auth = TokenVerifier(auth_providers, clock=self.database.clock)
+        #: Built-in sign-in, with the deployment as its own issuer (keys made on first use).
+        self.signin = SignInService(
+            self.database, self.executor, IssuerKeys(persistence), url, sign_in
+        )
+        self.oauth = OAuthSignIn(self.signin, self.auth.keys)
+        self._app_providers = auth_providers
+        self._trust_own_issuer()
 
     @classmethod
     def open(cls, app_dir: str | Path, *, data_path: str | Path | None = None) -> Backend:
@@ -131,6 +144,7 @@ class Backend:
                 files_dir=files_dir,
                 http_router=app.http_router,
                 auth_providers=app.auth_providers,
+                sign_in=parse_sign_in(app.modules.get("auth_config")),
             )
         except BaseException:
             if database is not None:
@@ -157,7 +171,9 @@ class Backend:
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
             self.http_router = app.http_router
-            self.auth.providers = app.auth_providers  # the key cache is kept
+            self.signin.config = parse_sign_in(app.modules.get("auth_config"))
+            self._app_providers = app.auth_providers
+            self._trust_own_issuer()  # the key cache is kept
             return app
 
     # -- admin key --------------------------------------------------------
@@ -194,8 +210,17 @@ class Backend:
                 return
 
     def set_url(self, url: str) -> None:
-        """The deployment URL that upload and file URLs start with."""
+        """The deployment URL: upload and file URLs start with it; it issues sign-in tokens."""
         self.files.base_url = url.rstrip("/")
+        self.auth.keys.unpin(self.signin.issuer)
+        self.signin.issuer = url.rstrip("/")
+        self._trust_own_issuer()
+
+    def _trust_own_issuer(self) -> None:
+        # Tokens of the built-in sign-in go through the same verification as any
+        # OpenID provider's; only their keys are looked up in-process.
+        self.auth.providers = (*self._app_providers, self.signin.provider)
+        self.auth.keys.pin(self.signin.issuer, self.signin.keys.jwks)
 
     def _storage_secret(self) -> bytes:
         stored = self.persistence.get_global(_STORAGE_SECRET)

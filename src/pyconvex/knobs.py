@@ -9,6 +9,12 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "AUTH_ACCESS_TOKEN_SECONDS",
+    "AUTH_CODE_MAX_ATTEMPTS",
+    "AUTH_CODE_SECONDS",
+    "AUTH_LOGIN_CODE_SECONDS",
+    "AUTH_PASSWORD_MIN_LENGTH",
+    "AUTH_REFRESH_TOKEN_SECONDS",
     "AUTH_CLOCK_SKEW_SECONDS",
     "AUTH_HTTP_TIMEOUT_SECONDS",
     "AUTH_JWKS_CACHE_SECONDS",
@@ -117,3 +123,16 @@ AUTH_JWKS_CACHE_SECONDS = _float("AUTH_JWKS_CACHE_SECONDS", 3600.0)
 AUTH_JWKS_MIN_REFETCH_SECONDS = _float("AUTH_JWKS_MIN_REFETCH_SECONDS", 30.0)
 #: Time limit of one request to an identity provider (discovery, JWKS, token exchange).
 AUTH_HTTP_TIMEOUT_SECONDS = _float("AUTH_HTTP_TIMEOUT_SECONDS", 10.0)
+
+#: Built-in sign-in: lifetime of an access token (a JWT the clients send with every call).
+AUTH_ACCESS_TOKEN_SECONDS = _float("AUTH_ACCESS_TOKEN_SECONDS", 3600.0)
+#: Built-in sign-in: how long a session lasts without being refreshed.
+AUTH_REFRESH_TOKEN_SECONDS = _float("AUTH_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600.0)
+#: Built-in sign-in: lifetime of an email verification or password reset code.
+AUTH_CODE_SECONDS = _float("AUTH_CODE_SECONDS", 900.0)
+#: Built-in sign-in: wrong guesses of a code before it is void.
+AUTH_CODE_MAX_ATTEMPTS = _int("AUTH_CODE_MAX_ATTEMPTS", 5)
+#: Built-in sign-in: lifetime of the one-time code an OAuth sign-in hands the client.
+AUTH_LOGIN_CODE_SECONDS = _float("AUTH_LOGIN_CODE_SECONDS", 120.0)
+#: Built-in sign-in: shortest password accepted.
+AUTH_PASSWORD_MIN_LENGTH = _int("AUTH_PASSWORD_MIN_LENGTH", 8)

@@ -120,10 +120,10 @@ Provider = OidcProvider | CustomJwtProvider
 
 
 def parse_auth_config(module: Any) -> tuple[Provider, ...]:
-    """The providers an ``auth_config.py`` module declares (none without one).
+    """The providers an ``auth_config.py`` module declares (none without any).
 
     Raises:
-        AuthConfigError: the module declares something other than a list of providers.
+        AuthConfigError: ``providers`` is something other than a list of providers.
     """
     if module is None:
         return ()
@@ -134,10 +134,7 @@ def parse_auth_config(module: Any) -> tuple[Provider, ...]:
         if isinstance(value, Mapping):
             value = value.get("providers", [])
         return parse_providers(value)
-    raise AuthConfigError(
-        'convex/auth_config.py must define `providers = [{"domain": ..., '
-        '"applicationID": ...}, ...]`'
-    )
+    return ()  # e.g. only built-in sign-in (``sign_in = {...}``), or helpers
 
 
 def parse_providers(raw: Any) -> tuple[Provider, ...]:

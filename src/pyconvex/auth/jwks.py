@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,18 +76,23 @@ class KeySetCache:
         )
         self._documents: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._pinned: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self._pinned: dict[str, Mapping[str, Any] | Callable[[], Mapping[str, Any]]] = {}
         #: How many times each URL was fetched (for tests and diagnostics).
         self.fetches: dict[str, int] = {}
 
     # -- pinned issuers -----------------------------------------------------
 
-    def pin(self, issuer: str, jwks: Mapping[str, Any]) -> None:
-        """Serve ``issuer``'s discovery and keys from memory (the deployment's own issuer)."""
-        issuer = issuer.rstrip("/")
-        uri = f"{issuer}/.well-known/jwks.json"
-        document = {"issuer": issuer, "jwks_uri": uri}
-        self._pinned[issuer] = (document, _key_list(jwks, uri))
+    def pin(self, issuer: str, jwks: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        """Serve ``issuer``'s keys from memory (the deployment's own issuer).
+
+        ``jwks`` may be a function, asked for the keys at each lookup (so keys
+        made later, or rotated, are seen).
+        """
+        self._pinned[issuer.rstrip("/")] = jwks
+
+    def unpin(self, issuer: str) -> None:
+        """Look ``issuer``'s keys up by discovery again."""
+        self._pinned.pop(issuer.rstrip("/"), None)
 
     # -- lookups --------------------------------------------------------------
 
@@ -99,7 +104,8 @@ class KeySetCache:
         """
         pinned = self._pinned.get(issuer.rstrip("/"))
         if pinned is not None:
-            return _select(pinned[1], kid, algorithm, issuer, strict_kid=False)
+            jwks = pinned() if callable(pinned) else pinned
+            return _select(_key_list(jwks, issuer), kid, algorithm, issuer, strict_kid=False)
         jwks_uri = await self._jwks_uri(issuer)
         return await self._key_from_url(jwks_uri, kid, algorithm, strict_kid=False)
 

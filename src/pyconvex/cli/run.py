@@ -14,6 +14,7 @@ for 64-bit integers, ``{"$bytes": ...}`` for bytes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -100,7 +101,7 @@ def run(
 
 def _watch(url: str, admin_key: str, function: str, args: dict[str, Any]) -> None:
     """Subscribe over the sync protocol (as the admin, so internal queries work)."""
-    from websockets.exceptions import WebSocketException
+    from websockets.exceptions import ConnectionClosed, WebSocketException
     from websockets.sync.client import connect
 
     socket_url = "ws" + url.removeprefix("http").rstrip("/") + "/api/sync"
@@ -118,8 +119,10 @@ def _watch(url: str, admin_key: str, function: str, args: dict[str, Any]) -> Non
     ]
     try:
         with connect(socket_url) as socket:
-            for frame in frames:
-                socket.send(json.dumps(frame))
+            # A refused key closes the socket at once; its AuthError is still read below.
+            with contextlib.suppress(ConnectionClosed):
+                for frame in frames:
+                    socket.send(json.dumps(frame))
             for text in socket:
                 _show_update(json.loads(text))
     except KeyboardInterrupt:
