@@ -15,6 +15,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from pyconvex.auth.config import Provider
+from pyconvex.auth.verifier import TokenVerifier
 from pyconvex.codegen import write_generated
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
@@ -27,6 +29,10 @@ from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
 from pyconvex.functions.storage import FileService
+from pyconvex.signin.config import SignInConfig, parse_sign_in
+from pyconvex.signin.keys import IssuerKeys
+from pyconvex.signin.oauth import OAuthSignIn
+from pyconvex.signin.service import SignInService
 from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
@@ -56,6 +62,8 @@ class Backend:
         http_router: the app's HTTP routes (``convex/http.py``; None: no HTTP actions).
         files_dir: the local directory of file storage (None: a temporary one).
         file_store: where file storage keeps bytes (overrides ``files_dir``).
+        auth_providers: who may sign users in (``convex/auth_config.py``).
+        sign_in: the built-in sign-in the app turned on (``sign_in`` in ``auth_config.py``).
 
     Raises:
         FileStoreOwnedError: the file store holds another deployment's files.
@@ -74,6 +82,8 @@ class Backend:
         files_dir: Path | None = None,
         file_store: FileStore | None = None,
         url: str = "http://127.0.0.1:3210",
+        auth_providers: tuple[Provider, ...] = (),
+        sign_in: SignInConfig | None = None,
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -97,6 +107,15 @@ class Backend:
         self._janitor.start()
         self._reload_lock = threading.Lock()
         self.http_router = http_router
+        #: Verifies users' tokens; its clock is the database's, so tests can move time.
+        self.auth = TokenVerifier(auth_providers, clock=self.database.clock)
+        #: Built-in sign-in, with the deployment as its own issuer (keys made on first use).
+        self.signin = SignInService(
+            self.database, self.executor, IssuerKeys(persistence), url, sign_in
+        )
+        self.oauth = OAuthSignIn(self.signin, self.auth.keys)
+        self._app_providers = auth_providers
+        self._trust_own_issuer()
 
     @classmethod
     def open(
@@ -144,6 +163,8 @@ class Backend:
                 files_dir=files_dir,
                 file_store=file_store,
                 http_router=app.http_router,
+                auth_providers=app.auth_providers,
+                sign_in=parse_sign_in(app.modules.get("auth_config")),
             )
         except BaseException:
             if database is not None:
@@ -170,6 +191,9 @@ class Backend:
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
             self.http_router = app.http_router
+            self.signin.config = parse_sign_in(app.modules.get("auth_config"))
+            self._app_providers = app.auth_providers
+            self._trust_own_issuer()  # the key cache is kept
             return app
 
     # -- admin key --------------------------------------------------------
@@ -206,8 +230,17 @@ class Backend:
                 return
 
     def set_url(self, url: str) -> None:
-        """The deployment URL that upload and file URLs start with."""
+        """The deployment URL: upload and file URLs start with it; it issues sign-in tokens."""
         self.files.base_url = url.rstrip("/")
+        self.auth.keys.unpin(self.signin.issuer)
+        self.signin.issuer = url.rstrip("/")
+        self._trust_own_issuer()
+
+    def _trust_own_issuer(self) -> None:
+        # Tokens of the built-in sign-in go through the same verification as any
+        # OpenID provider's; only their keys are looked up in-process.
+        self.auth.providers = (*self._app_providers, self.signin.provider)
+        self.auth.keys.pin(self.signin.issuer, self.signin.keys.jwks)
 
     def _storage_secret(self) -> bytes:
         stored = self.persistence.get_global(_STORAGE_SECRET)

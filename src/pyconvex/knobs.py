@@ -9,6 +9,17 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "AUTH_ACCESS_TOKEN_SECONDS",
+    "AUTH_CODE_MAX_ATTEMPTS",
+    "AUTH_CODE_SECONDS",
+    "AUTH_LOGIN_CODE_SECONDS",
+    "AUTH_PASSWORD_MIN_LENGTH",
+    "AUTH_REFRESH_TOKEN_SECONDS",
+    "AUTH_CLOCK_SKEW_SECONDS",
+    "AUTH_HTTP_TIMEOUT_SECONDS",
+    "AUTH_JWKS_CACHE_SECONDS",
+    "AUTH_JWKS_MIN_REFETCH_SECONDS",
+    "AUTH_TOKEN_MAX_BYTES",
     "ACTION_CONCURRENCY",
     "ACTION_TIMEOUT_SECONDS",
     "ARRAY_MAX_ELEMENTS",
@@ -107,3 +118,28 @@ INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)
 FILE_UPLOAD_MAX_BYTES = _int("FILE_UPLOAD_MAX_BYTES", 10 << 30)
 #: Part size of multipart uploads to S3 (at least 5 MiB); an upload buffers about one part.
 S3_PART_BYTES = _int("S3_PART_BYTES", 8 << 20)
+#: Largest token (JWT) accepted in an ``Authorization`` header or ``Authenticate`` message.
+AUTH_TOKEN_MAX_BYTES = _int("AUTH_TOKEN_MAX_BYTES", 16 << 10)
+#: Clock skew allowed when checking a token's ``exp``, ``nbf`` and ``iat`` (Convex: 5 s).
+AUTH_CLOCK_SKEW_SECONDS = _float("AUTH_CLOCK_SKEW_SECONDS", 5.0)
+#: How long a provider's discovery document and JWKS are trusted before being fetched again.
+AUTH_JWKS_CACHE_SECONDS = _float("AUTH_JWKS_CACHE_SECONDS", 3600.0)
+#: Least time between two fetches of one JWKS: a token with an unknown ``kid`` (a key
+#: rotation) fetches the keys again, but a stream of forged key ids cannot make the
+#: server hammer the provider.
+AUTH_JWKS_MIN_REFETCH_SECONDS = _float("AUTH_JWKS_MIN_REFETCH_SECONDS", 30.0)
+#: Time limit of one request to an identity provider (discovery, JWKS, token exchange).
+AUTH_HTTP_TIMEOUT_SECONDS = _float("AUTH_HTTP_TIMEOUT_SECONDS", 10.0)
+
+#: Built-in sign-in: lifetime of an access token (a JWT the clients send with every call).
+AUTH_ACCESS_TOKEN_SECONDS = _float("AUTH_ACCESS_TOKEN_SECONDS", 3600.0)
+#: Built-in sign-in: how long a session lasts without being refreshed.
+AUTH_REFRESH_TOKEN_SECONDS = _float("AUTH_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600.0)
+#: Built-in sign-in: lifetime of an email verification or password reset code.
+AUTH_CODE_SECONDS = _float("AUTH_CODE_SECONDS", 900.0)
+#: Built-in sign-in: wrong guesses of a code before it is void.
+AUTH_CODE_MAX_ATTEMPTS = _int("AUTH_CODE_MAX_ATTEMPTS", 5)
+#: Built-in sign-in: lifetime of the one-time code an OAuth sign-in hands the client.
+AUTH_LOGIN_CODE_SECONDS = _float("AUTH_LOGIN_CODE_SECONDS", 120.0)
+#: Built-in sign-in: shortest password accepted.
+AUTH_PASSWORD_MIN_LENGTH = _int("AUTH_PASSWORD_MIN_LENGTH", 8)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
+from click.testing import CliRunner
 
-from pyconvex.cli.run import _parse_args, _show_update
+from pyconvex.cli import main
+from pyconvex.cli.run import _parse_args, _parse_identity, _show_update
 
 
 def test_arguments_are_convex_json_objects() -> None:
@@ -41,3 +45,31 @@ def test_watched_results_print_as_json(capsys: pytest.CaptureFixture[str]) -> No
     assert "[LOG] ran" in captured.err and "✗ Uncaught Error: x" in captured.err
     with pytest.raises(click.ClickException, match="refused the admin key"):
         _show_update({"type": "AuthError", "error": "no"})
+
+
+def test_identity_must_name_a_user() -> None:
+    assert _parse_identity(None) is None
+    assert _parse_identity('{"issuer": "https://i", "subject": "ada"}') == {
+        "issuer": "https://i",
+        "subject": "ada",
+    }
+    for bad in ("{", '{"name": "Ada"}', "[1]"):
+        with pytest.raises(click.ClickException):
+            _parse_identity(bad)
+
+
+def test_run_local_as_a_user(tmp_path: Path) -> None:
+    app = tmp_path / "convex"
+    app.mkdir()
+    (app / "who.py").write_text(
+        "from pyconvex import query\n\n"
+        "@query\nasync def me(ctx):\n"
+        "    identity = await ctx.auth.get_user_identity()\n"
+        "    return None if identity is None else identity.token_identifier\n"
+    )
+    common = ["run", "who:me", "--app", str(app), "--data", str(tmp_path / "d.sqlite3")]
+    signed_out = CliRunner().invoke(main, common)
+    assert signed_out.exit_code == 0 and signed_out.output.strip() == "null"
+    acting = CliRunner().invoke(main, [*common, "--identity", '{"tokenIdentifier": "t|ada"}'])
+    assert acting.exit_code == 0, acting.output
+    assert acting.output.strip() == '"t|ada"'

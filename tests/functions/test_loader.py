@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pyconvex.auth.config import AuthConfigError, OidcProvider
 from pyconvex.errors import SchemaError
 from pyconvex.functions.loader import load_app
 from pyconvex.functions.registry import FunctionKind
@@ -93,3 +94,17 @@ def test_import_convex_from_the_app_root_gets_the_pypi_client(tmp_path: Path) ->
     )
     file, same, client = loaded.stdout.split()
     assert "site-packages" in file and same == "True" and client == "True"
+
+
+def test_auth_config_declares_the_providers(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a",
+        "auth_config.py",
+        'providers = [{"domain": "https://idp.example.com", "applicationID": "convex"}]\n',
+    )
+    app = load_app(tmp_path / "a")
+    assert app.auth_providers == (OidcProvider("https://idp.example.com", "convex"),)
+    assert len(app.registry) == 0  # not a functions module
+    write(tmp_path / "b", "auth_config.py", 'providers = [{"domain": "https://x.org"}]\n')
+    with pytest.raises(AuthConfigError, match="applicationID"):
+        load_app(tmp_path / "b")

@@ -92,7 +92,7 @@ async def test_request_errors_are_non_2xx_with_code_and_message(client: httpx.As
     token = await client.post(
         "/api/query", json={"path": "api:count", "args": {}}, headers={"Authorization": "Bearer x"}
     )
-    assert token.status_code == 401 and token.json()["code"] == "NoAuthProvider"
+    assert token.status_code == 401 and token.json()["code"] == "InvalidAuthHeader"
 
 
 async def test_consistent_queries_read_a_pinned_snapshot(client: httpx.AsyncClient) -> None:

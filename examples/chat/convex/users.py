@@ -63,6 +63,15 @@ async def me(ctx: Any) -> Any:
         return None
 
 
+@internal_mutation
+async def onSignIn(ctx: Any, args: dict[str, Any]) -> str:
+    """Built-in sign-in's hook (auth_config.py): the signed-in account's user, made if new."""
+    identity = await ctx.auth.get_user_identity()
+    email = args.get("email") or ""
+    name = args.get("name") or email.split("@")[0] or "anonymous"
+    return await get_or_create(ctx, identity.token_identifier, name, email)
+
+
 @internal_mutation(args={"name": v.string(), "email": v.string()})
 async def createFromWebhook(ctx: Any, args: dict[str, Any]) -> str:
     """Create a user announced by a webhook, keyed by email until they sign in."""

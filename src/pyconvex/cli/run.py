@@ -7,6 +7,9 @@ instead, on the app's embedded SQLite database (``.pyconvex/data.sqlite3``);
 giving ``--app`` or ``--data`` implies ``--local``. Errors are one clear line on
 stderr and a non-zero exit.
 
+``--identity '{"issuer": "...", "subject": "..."}'`` runs it as that user (the admin
+acting as a user, as ``npx convex run --identity`` does): ``ctx.auth`` sees it.
+
 ARGS and the printed result are Convex's JSON encoding (``{"$integer": ...}``
 for 64-bit integers, ``{"$bytes": ...}`` for bytes).
 """
@@ -14,6 +17,8 @@ for 64-bit integers, ``{"$bytes": ...}`` for bytes).
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -65,6 +70,11 @@ __all__ = ["run"]
     default=False,
     help="Subscribe to a query and print each new result until Ctrl-C.",
 )
+@click.option(
+    "--identity",
+    default=None,
+    help='Run as this user: a JSON identity with "tokenIdentifier", or "issuer" and "subject".',
+)
 def run(
     function: str,
     args: str,
@@ -75,20 +85,26 @@ def run(
     app_dir: Path | None,
     data: Path | None,
     watch: bool,
+    identity: str | None,
 ) -> None:
     """Run FUNCTION (e.g. messages:list) with ARGS (a JSON object) and print its result."""
     raw = _parse_args(args)
+    acting = _parse_identity(identity)
     if watch:
         target = resolve_target(find_config(), url=url, prod=prod, admin_key=admin_key)
-        _watch(target.url, target.require_admin_key(), function, raw)
+        _watch(target.url, target.require_admin_key(), function, raw, acting)
         return
     if local or app_dir is not None or data is not None:
         if url is not None or prod:
             raise click.ClickException("--local runs in this process: it takes no --url or --prod")
-        _run_local(function, raw, app_dir, data)
+        _run_local(function, raw, app_dir, data, acting)
         return
     target = resolve_target(find_config(), url=url, prod=prod, admin_key=admin_key)
-    with AdminClient(target.url, target.require_admin_key()) as client:
+    key = target.require_admin_key()
+    if acting is not None:
+        # ``Convex <key>:<base64 identity>``: the admin acting as a user.
+        key += ":" + base64.b64encode(json.dumps(acting).encode()).decode()
+    with AdminClient(target.url, key) as client:
         try:
             result = client.call_function(function, raw)
         except FunctionFailed as failure:
@@ -98,15 +114,29 @@ def run(
     click.echo(json.dumps(result.value, indent=2, sort_keys=True))
 
 
-def _watch(url: str, admin_key: str, function: str, args: dict[str, Any]) -> None:
+def _watch(
+    url: str,
+    admin_key: str,
+    function: str,
+    args: dict[str, Any],
+    acting: dict[str, Any] | None = None,
+) -> None:
     """Subscribe over the sync protocol (as the admin, so internal queries work)."""
-    from websockets.exceptions import WebSocketException
+    from websockets.exceptions import ConnectionClosed, WebSocketException
     from websockets.sync.client import connect
 
     socket_url = "ws" + url.removeprefix("http").rstrip("/") + "/api/sync"
+    authenticate: dict[str, Any] = {
+        "type": "Authenticate",
+        "baseVersion": 0,
+        "tokenType": "Admin",
+        "value": admin_key,
+    }
+    if acting is not None:
+        authenticate["impersonating"] = acting
     frames = [
         {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0, "clientTs": 0},
-        {"type": "Authenticate", "baseVersion": 0, "tokenType": "Admin", "value": admin_key},
+        authenticate,
         {
             "type": "ModifyQuerySet",
             "baseVersion": 0,
@@ -118,8 +148,10 @@ def _watch(url: str, admin_key: str, function: str, args: dict[str, Any]) -> Non
     ]
     try:
         with connect(socket_url) as socket:
-            for frame in frames:
-                socket.send(json.dumps(frame))
+            # A refused key closes the socket at once; its AuthError is still read below.
+            with contextlib.suppress(ConnectionClosed):
+                for frame in frames:
+                    socket.send(json.dumps(frame))
             for text in socket:
                 _show_update(json.loads(text))
     except KeyboardInterrupt:
@@ -154,12 +186,36 @@ def _parse_args(args: str) -> dict[str, Any]:
     return raw
 
 
+def _parse_identity(identity: str | None) -> dict[str, Any] | None:
+    """``--identity`` as a dict, with the fields a user identity needs."""
+    if identity is None:
+        return None
+    try:
+        parsed = json.loads(identity)
+    except json.JSONDecodeError as error:
+        raise click.ClickException(f"--identity is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict) or not (
+        "tokenIdentifier" in parsed or {"issuer", "subject"} <= set(parsed)
+    ):
+        raise click.ClickException(
+            '--identity needs "tokenIdentifier", or "issuer" and "subject", e.g. '
+            '\'{"issuer": "https://example.com", "subject": "ada"}\''
+        )
+    return parsed
+
+
 def _echo_log_lines(lines: list[str]) -> None:
     for line in lines:
         click.echo(line, err=True)
 
 
-def _run_local(function: str, raw: dict[str, Any], app_dir: Path | None, data: Path | None) -> None:
+def _run_local(
+    function: str,
+    raw: dict[str, Any],
+    app_dir: Path | None,
+    data: Path | None,
+    acting: dict[str, Any] | None = None,
+) -> None:
     if app_dir is None:
         config = find_config()
         app_dir = config.functions_dir
@@ -172,13 +228,15 @@ def _run_local(function: str, raw: dict[str, Any], app_dir: Path | None, data: P
         raise click.ClickException(f"Could not load {app_dir}: {error}") from None
     path = data or default_data
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = asyncio.run(_run(app, path, function, decode_json(raw)))
+    result = asyncio.run(_run(app, path, function, decode_json(raw), acting))
     # Results carry the function's log lines (guarded: older executors had none).
     _echo_log_lines([str(line) for line in getattr(result, "log_lines", ())])
     click.echo(json.dumps(encode_json(result.value), indent=2, sort_keys=True))
 
 
-async def _run(app: Any, path: Path, function: str, args: dict[str, Any]) -> Any:
+async def _run(
+    app: Any, path: Path, function: str, args: dict[str, Any], acting: dict[str, Any] | None
+) -> Any:
     persistence = SqlitePersistence(path)
     database = Database(persistence)
     executor = Executor(database, app.registry)
@@ -188,10 +246,10 @@ async def _run(app: Any, path: Path, function: str, args: dict[str, Any]) -> Any
         if definition is None:
             raise click.ClickException(f"No function at {function!r} in the app")
         if definition.kind is FunctionKind.QUERY:
-            return await executor.run_query(function, args, allow_internal=True)
+            return await executor.run_query(function, args, identity=acting, allow_internal=True)
         if definition.kind is FunctionKind.MUTATION:
-            return await executor.run_mutation(function, args, allow_internal=True)
-        return await executor.run_action(function, args, allow_internal=True)
+            return await executor.run_mutation(function, args, identity=acting, allow_internal=True)
+        return await executor.run_action(function, args, identity=acting, allow_internal=True)
     except ConvexError as error:
         raise click.ClickException(f"ConvexError: {json.dumps(encode_json(error.data))}") from None
     except PyConvexError as error:

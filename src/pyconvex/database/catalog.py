@@ -45,12 +45,25 @@ SYSTEM_TABLES: Mapping[str, int] = {
     "_environment_variables": 3,
     "_session_requests": 4,
     "_upload_tokens": 5,
+    # Built-in sign-in (pyconvex.signin); numbered apart from the others to leave room.
+    "_auth_accounts": 20,
+    "_auth_sessions": 21,
+    "_auth_codes": 22,
+    "_auth_oauth_states": 23,
 }
 
 #: Indexes of system tables beyond the built-in two.
 SYSTEM_INDEXES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "_session_requests": {"by_session_request": ("sessionId", "requestId")},
     "_upload_tokens": {"by_nonce": ("nonce",)},
+    "_auth_accounts": {
+        "by_provider_account": ("provider", "providerAccountId"),
+        "by_email": ("email",),
+        "by_subject": ("subject",),
+    },
+    "_auth_sessions": {"by_subject": ("subject",)},
+    "_auth_codes": {"by_account_kind": ("accountId", "kind")},
+    "_auth_oauth_states": {"by_state": ("state",)},
 }
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Auth",
     "DatabaseReader",
     "DatabaseWriter",
+    "InvalidIdentity",
     "MutationCtx",
     "QueryCtx",
     "UserIdentity",
@@ -74,6 +75,19 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+class InvalidIdentity(UserIdentity):
+    """A caller whose token did not verify, for HTTP actions.
+
+    An HTTP action runs even when its ``Authorization`` header is bad (as in
+    Convex); asking who is calling raises ``error``, in it and in the functions
+    it calls.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__({})
+        self.error = error
+
+
 class Auth:
     """``ctx.auth``: who is calling."""
 
@@ -83,6 +97,8 @@ class Auth:
 
     def get_user_identity(self) -> Any:
         """The caller's :class:`UserIdentity`, or None when signed out (awaitable)."""
+        if isinstance(self._identity, InvalidIdentity):
+            raise self._identity.error
         return deliver(self._identity, self._sync)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyconvex.auth.config import Provider, parse_auth_config
 from pyconvex.database.schema import Schema
 from pyconvex.errors import PyConvexError, SchemaError
 from pyconvex.functions import console
@@ -34,12 +35,14 @@ class LoadedApp:
 
     Attributes:
         http_router: the router of ``http.py`` (None without one).
+        auth_providers: the providers of ``auth_config.py`` (none without one).
     """
 
     registry: Registry
     schema: Schema | None
     modules: dict[str, types.ModuleType]
     http_router: HttpRouter | None = None
+    auth_providers: tuple[Provider, ...] = ()
 
 
 def load_app(folder: str | Path) -> LoadedApp:
@@ -49,6 +52,7 @@ def load_app(folder: str | Path) -> LoadedApp:
         FileNotFoundError: ``folder`` does not exist.
         SchemaError: ``schema.py`` does not define a schema.
         PyConvexError: ``http.py`` does not define a router.
+        AuthConfigError: ``auth_config.py`` declares an invalid provider.
         Exception: whatever an app module raised while importing.
     """
     root = Path(folder).resolve()
@@ -84,7 +88,8 @@ def _load(root: Path, package: str) -> LoadedApp:
     schema = _schema_of(modules.get("schema"))
     functions = {k: m for k, m in modules.items() if k not in SPECIAL_MODULES}
     router = _router_of(modules.get("http"))
-    return LoadedApp(Registry.from_modules(functions), schema, modules, router)
+    providers = parse_auth_config(modules.get("auth_config"))
+    return LoadedApp(Registry.from_modules(functions), schema, modules, router, providers)
 
 
 _GENERATED_STUB = """\

@@ -124,6 +124,8 @@ class Authenticate:
     base_version: int
     token_type: str
     value: str | None
+    #: For ``Admin``: the user identity the admin acts as (``impersonating`` / ``actingAs``).
+    acting_as: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,10 @@ def parse_client_message(message: Any) -> ClientMessage:
             return cls(_u32(message["requestId"]), str(message["udfPath"]), message.get("args"))
         if kind == "Authenticate":
             return Authenticate(
-                _u32(message["baseVersion"]), str(message["tokenType"]), message.get("value")
+                _u32(message["baseVersion"]),
+                str(message["tokenType"]),
+                message.get("value"),
+                message.get("impersonating", message.get("actingAs")),
             )
         if kind == "Event":
             return Event(str(message.get("eventType", "")))

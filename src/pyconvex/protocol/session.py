@@ -78,6 +78,7 @@ class VerifyAuth:
     base_version: int
     token_type: str
     value: str | None
+    acting_as: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +217,11 @@ class SyncSession:
                     f"BaseVersionMismatch: Authenticate base version {message.base_version} "
                     f"!= {self.received_identity}"
                 )
-            return [VerifyAuth(message.base_version, message.token_type, message.value)]
+            return [
+                VerifyAuth(
+                    message.base_version, message.token_type, message.value, message.acting_as
+                )
+            ]
         if isinstance(message, Event):
             return []
         raise ProtocolError(f"Unexpected message {message!r}")

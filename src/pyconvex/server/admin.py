@@ -40,7 +40,9 @@ def is_admin(request: Request, backend: Backend) -> bool:
     scheme, _, key = header.partition(" ")
     if scheme != "Convex":
         return False
-    if not backend.check_admin_key(key.strip()):
+    # ``Convex <key>:<base64 identity>`` acts as a user (see server/auth.py).
+    key = key.strip().partition(":")[0]
+    if not backend.check_admin_key(key):
         raise RequestError(
             403,
             "BadDeployKey",

@@ -18,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
-from pyconvex.server import admin, admin_code, admin_data, storage, sync
+from pyconvex.server import admin, admin_code, admin_data, signin, storage, sync
 from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
 from pyconvex.server.sync import SyncHub
@@ -45,6 +45,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
         production: hide the details of non-``ConvexError`` failures from clients.
     """
     hub = SyncHub(backend, production=production)
+    backend.auth.redact = production  # production says less about refused tokens
     app = Starlette(
         routes=[
             *routes(backend, production=production),
@@ -52,6 +53,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
             *admin_data.routes(backend),
             *admin_code.routes(backend),
             *storage.routes(backend),
+            *signin.routes(backend),
             *sync.routes(hub),
         ],
         middleware=[

@@ -39,8 +39,11 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyconvex.application import Backend
+from pyconvex.auth.errors import AuthenticationError
 from pyconvex.errors import ConvexError, PyConvexError
+from pyconvex.functions.context import InvalidIdentity, UserIdentity
 from pyconvex.functions.http_router import HTTP_ACTION_BODY_LIMIT, ROUTABLE_HTTP_METHODS
+from pyconvex.server.auth import bearer_token
 from pyconvex.server.errors import RequestError
 from pyconvex.values.json import encode_json
 
@@ -228,9 +231,10 @@ class _Exchange:
         async def respond(result: Any) -> None:  # runs on the action's worker
             await to_response(result)(scope, self._bridged_receive, self._bridged_send)
 
+        identity = await _identity_of(request, self.actions.backend)
         try:
             await self.actions.backend.executor.run_http_action(
-                action, request, route=str(route), respond=respond
+                action, request, identity=identity, route=str(route), respond=respond
             )
         except Exception as error:
             if not self.started:
@@ -297,6 +301,20 @@ class _Exchange:
 
         future = asyncio.run_coroutine_threadsafe(wrapped(), self.loop)
         return await asyncio.wrap_future(future)
+
+
+async def _identity_of(request: Request, backend: Backend) -> UserIdentity | None:
+    # A bad Authorization header does not fail the request (as in Convex): the
+    # action runs, and ctx.auth.get_user_identity() raises the refusal.
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            return None
+        return UserIdentity((await backend.auth.verify(token)).identity)
+    except RequestError as error:
+        return InvalidIdentity(AuthenticationError(error.code, error.message))
+    except AuthenticationError as error:
+        return InvalidIdentity(error)
 
 
 def _routed_path(scope: Scope) -> str:

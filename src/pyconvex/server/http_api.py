@@ -33,7 +33,7 @@ from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.executor import ActionResult, MutationResult, QueryResult
 from pyconvex.functions.references import canonical_path
 from pyconvex.functions.registry import FunctionKind
-from pyconvex.server.admin import is_admin
+from pyconvex.server.auth import Caller, identify
 from pyconvex.server.errors import RequestError, describe_function_error
 from pyconvex.values.json import decode_json, encode_clean_json, encode_json
 
@@ -112,39 +112,30 @@ class _FunctionApi:
             if body is None:
                 body = await _read_json(request)
             call = _Call.parse(body, at_ts=at_ts)
-            admin = self._check_auth(request)
+            caller = await identify(request, self.backend)
         except RequestError as error:
             return error.response()
-        return await self._execute(call, kind, admin)
+        return await self._execute(call, kind, caller)
 
-    def _check_auth(self, request: Request) -> bool:
-        if is_admin(request, self.backend):
-            return True
-        if request.headers.get("authorization"):
-            # No auth providers can be configured yet; Convex rejects tokens it
-            # cannot verify rather than treating the caller as signed out.
-            raise RequestError(
-                401,
-                "NoAuthProvider",
-                "No auth provider found matching the given token. Check that your JWT's "
-                "issuer and audience match one of your configured providers: []",
-            )
-        return False
-
-    async def _execute(self, call: _Call, kind: FunctionKind | None, admin: bool) -> Response:
+    async def _execute(self, call: _Call, kind: FunctionKind | None, caller: Caller) -> Response:
         executor = self.backend.executor
+        admin, identity = caller.admin, caller.identity
         try:
             definition = executor.registry.resolve(call.path, allow_internal=admin)
             kind = kind or definition.kind
             result: QueryResult | MutationResult | ActionResult
             if kind is FunctionKind.QUERY:
                 result = await executor.run_query(
-                    call.path, call.args, ts=call.ts, allow_internal=admin
+                    call.path, call.args, identity=identity, ts=call.ts, allow_internal=admin
                 )
             elif kind is FunctionKind.MUTATION:
-                result = await executor.run_mutation(call.path, call.args, allow_internal=admin)
+                result = await executor.run_mutation(
+                    call.path, call.args, identity=identity, allow_internal=admin
+                )
             else:
-                result = await executor.run_action(call.path, call.args, allow_internal=admin)
+                result = await executor.run_action(
+                    call.path, call.args, identity=identity, allow_internal=admin
+                )
         except Exception as error:  # a function error: reported in the body, status 200
             return JSONResponse(self._error_body(error, call))
         lines = self._lines(result.log_lines)

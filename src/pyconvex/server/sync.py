@@ -29,6 +29,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pyconvex.application import Backend
+from pyconvex.auth.errors import AuthenticationError
 from pyconvex.clock import SystemClock
 from pyconvex.database.write_log import CommitRecord
 from pyconvex.functions.console import log_lines_of
@@ -43,7 +44,8 @@ from pyconvex.protocol.session import (
     UpdateNeeded,
     VerifyAuth,
 )
-from pyconvex.server.errors import describe_function_error
+from pyconvex.server.auth import acting_identity
+from pyconvex.server.errors import RequestError, describe_function_error
 from pyconvex.values.json import decode_json, encode_json
 
 __all__ = ["SyncHub", "routes"]
@@ -180,6 +182,8 @@ class _Connection:
         self.executor = hub.backend.executor
         self.database = hub.backend.database
         self.admin = False
+        #: When the user's token expires (seconds since the epoch; None: no user token).
+        self.expires_at: float | None = None
         self._update_wanted = asyncio.Event()
         self._mutations: asyncio.Queue[RunMutation] = asyncio.Queue(_MUTATION_QUEUE)
         self._send_lock = asyncio.Lock()
@@ -244,25 +248,54 @@ class _Connection:
     # -- auth -------------------------------------------------------------
 
     async def _authenticate(self, effect: VerifyAuth) -> bool:
-        if effect.token_type == "None":
-            self.admin = False
-            self._apply(self.session.set_identity(None))
-            return True
-        if effect.token_type == "Admin" and self.hub.backend.check_admin_key(effect.value or ""):
-            self.admin = True
-            self._apply(self.session.set_identity(None))
-            return True
+        backend = self.hub.backend
+        expires_at: float | None = None
+        identity: dict[str, Any] | None = None
+        try:
+            if effect.token_type == "User":
+                verified = await backend.auth.verify(effect.value or "")
+                identity, expires_at = verified.identity, verified.expires_at
+            elif effect.token_type == "Admin":
+                if not backend.check_admin_key((effect.value or "").partition(":")[0]):
+                    raise AuthenticationError(
+                        "BadAdminKey", "The provided admin key was invalid for this instance"
+                    )
+                if effect.acting_as is not None:
+                    identity = acting_identity(effect.acting_as)
+            elif effect.token_type != "None":
+                raise AuthenticationError(
+                    "InvalidAuthHeader", f"Unknown token type {effect.token_type!r}"
+                )
+        except (AuthenticationError, RequestError) as error:
+            # Refused, not downgraded: the client fetches a fresh token and reconnects.
+            await self._auth_error(error.message, effect.base_version, attempted=True)
+            return False
+        self.admin = effect.token_type == "Admin"
+        self.expires_at = expires_at
+        self._apply(self.session.set_identity(identity))
+        return True
+
+    def _expired(self) -> bool:
+        return self.expires_at is not None and self.hub.backend.auth.now() >= self.expires_at
+
+    async def _expire(self) -> None:
+        # Convex checks the session's token before every update and function run.
+        await self._auth_error(
+            "Convex token identity expired", self.session.sent.identity, attempted=False
+        )
+
+    async def _auth_error(self, message: str, base_version: int, *, attempted: bool) -> None:
         await self._send(
             {
                 "type": "AuthError",
-                "error": "No auth provider found matching the given token. Check that your "
-                "JWT's issuer and audience match one of your configured providers: []",
-                "baseVersion": effect.base_version,
-                "authUpdateAttempted": True,
+                "error": message,
+                "baseVersion": base_version,
+                "authUpdateAttempted": attempted,
             }
         )
-        await self.websocket.close()
-        return False
+        self._closed = True
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.websocket.close()
 
     def _apply(self, effects: list[Any]) -> None:
         if any(isinstance(effect, UpdateNeeded) for effect in effects):
@@ -273,6 +306,9 @@ class _Connection:
     async def _mutation_runner(self) -> None:
         while True:
             mutation = await self._mutations.get()
+            if self._expired():
+                await self._expire()
+                return
             response, commit_ts = await self._run_mutation(mutation)
             await self._send(response)
             self._apply(self.session.mutation_done(commit_ts))
@@ -305,6 +341,9 @@ class _Connection:
         return response, result.ts
 
     async def _run_action(self, action: RunAction) -> None:
+        if self._expired():
+            await self._expire()
+            return
         try:
             path, args = _call(action.udf_path, action.args)
             result = await self.executor.run_action(
@@ -346,6 +385,9 @@ class _Connection:
         while True:
             await self._update_wanted.wait()
             self._update_wanted.clear()
+            if self._expired():
+                await self._expire()
+                return
             ts = self.database.latest_ts
             if not self.session.needs_update(ts):
                 continue
@@ -449,6 +491,8 @@ class _Connection:
             await asyncio.sleep(PING_AFTER_SECONDS / 3)
             if time.monotonic() - self._last_sent >= PING_AFTER_SECONDS:
                 await self._send({"type": "Ping"})
+            if self._expired():
+                self.request_update()  # the updater refuses it, even on an idle connection
 
 
 def _call(udf_path: str, raw_args: Any) -> tuple[str, dict[str, Any]]:

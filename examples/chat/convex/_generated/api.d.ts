@@ -242,5 +242,7 @@ export declare const internal: {
       { name: string; email: string },
       string
     >;
+    /** Built-in sign-in's hook (auth_config.py): the signed-in account's user, made if new. */
+    onSignIn: FunctionReference<"mutation", "internal", any, string>;
   };
 };

@@ -120,6 +120,7 @@ class _internal_users(metaclass=GeneratedNamespace):
 
     _parts = ('users',)
     createFromWebhook = FunctionReference("users:createFromWebhook")  # internal mutation
+    onSignIn = FunctionReference("users:onSignIn")  # internal mutation
 
 
 class _internal(metaclass=GeneratedNamespace):

@@ -1,16 +1,17 @@
-"""Who can sign in: the identity providers whose tokens this app trusts.
+"""Who can sign in: this app's own sign-in, plus any identity providers it trusts.
 
-This is Convex's ``auth.config.ts`` in Python. pyconvex does not verify tokens
-yet, so the list is empty: every caller is signed out, and a request that
-carries a token is refused. Once token verification arrives, list your
-provider here, for example::
+This is Convex's ``auth.config.ts`` in Python (see docs/concepts/auth.md).
+
+``sign_in`` turns on pyconvex's built-in sign-in: users sign up with an email
+and a password at ``/api/auth/signup`` and get a token the official clients
+take (``client.setAuth(...)``). ``providers`` lists outside issuers whose
+tokens are trusted too, for example::
 
     providers = [
         {"domain": "https://your-app.clerk.accounts.dev", "applicationID": "convex"},
     ]
-
-The functions in this folder already handle both cases, so nothing else needs
-to change.
 """
+
+sign_in = {"password": True}
 
 providers: list[dict[str, str]] = []

@@ -1,0 +1,19 @@
+"""Who can sign in to the chat app (Convex's ``auth.config.ts``; docs/concepts/auth.md).
+
+Built-in sign-in: email and password accounts at ``/api/auth/*``, each linked to
+a row of the app's own ``users`` table by ``users:onSignIn``. OAuth providers
+can be added to ``sign_in["oauth"]`` (``"github"``, ``"google"``, ...; their client
+ids and secrets go in ``pyconvex env set AUTH_GITHUB_ID ...``), and outside
+issuers to ``providers``, as in the guide::
+
+    providers = [{"domain": "https://your-app.clerk.accounts.dev", "applicationID": "convex"}]
+"""
+
+sign_in = {
+    "password": True,
+    "on_user": "users:onSignIn",
+    # The web app's address, where OAuth sign-ins may send users back.
+    "redirect_urls": ["http://localhost:5173"],
+}
+
+providers: list[dict[str, str]] = []
