@@ -1,8 +1,9 @@
 """The composition root: one deployment's storage, database, functions and admin key.
 
-:class:`Backend` wires a persistence, a :class:`~pyconvex.database.database.Database`
-and an :class:`~pyconvex.functions.executor.Executor` for an app. The server and the
-CLI use it; it wires and does nothing else.
+:class:`Backend` wires a persistence, a :class:`~pyconvex.database.database.Database`,
+an :class:`~pyconvex.functions.executor.Executor` and the
+:class:`~pyconvex.functions.job_runner.JobRunner` of scheduled functions and cron
+jobs for an app. The server and the CLI use it; it wires and does nothing else.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
 from pyconvex.files.local import LocalFileStore
 from pyconvex.functions import env as environment
+from pyconvex.functions.cron import Crons
 from pyconvex.functions.executor import Executor, prune_session_requests
 from pyconvex.functions.http_router import HttpRouter
+from pyconvex.functions.job_runner import JobRunner, check_crons
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
 from pyconvex.functions.storage import FileService
@@ -52,6 +55,9 @@ class Backend:
         schema: the app's schema (None: no schema).
         admin_key_file: where a local deployment keeps its admin key (None: memory only).
         http_router: the app's HTTP routes (``convex/http.py``; None: no HTTP actions).
+        crons: the app's cron jobs (``convex/crons.py``; None: none).
+
+    Scheduled functions and cron jobs run from construction until :meth:`close`.
     """
 
     def __init__(
@@ -66,6 +72,7 @@ class Backend:
         http_router: HttpRouter | None = None,
         files_dir: Path | None = None,
         url: str = "http://127.0.0.1:3210",
+        crons: Crons | None = None,
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -89,6 +96,9 @@ class Backend:
         self._janitor.start()
         self._reload_lock = threading.Lock()
         self.http_router = http_router
+        self.scheduler = JobRunner(self.executor)
+        self.scheduler.set_crons(crons)
+        self.scheduler.start()
 
     @classmethod
     def open(cls, app_dir: str | Path, *, data_path: str | Path | None = None) -> Backend:
@@ -124,6 +134,7 @@ class Backend:
                 database=database,
                 files_dir=files_dir,
                 http_router=app.http_router,
+                crons=app.crons,
             )
         except BaseException:
             if database is not None:
@@ -145,11 +156,13 @@ class Backend:
             if folder is None:
                 raise ValueError("This backend was not loaded from a functions folder")
             app = load_app(folder)
+            check_crons(app.crons, app.registry)
             self.database.apply_schema(app.schema)
             write_generated(folder, app.registry)
             self.executor.swap_registry(app.registry)
             self.registry, self.schema, self.functions_dir = app.registry, app.schema, folder
             self.http_router = app.http_router
+            self.scheduler.set_crons(app.crons)
             return app
 
     # -- admin key --------------------------------------------------------
@@ -197,8 +210,9 @@ class Backend:
         return bytes.fromhex(stored)
 
     def close(self) -> None:
-        """Stop the functions and the committer, and close the store."""
+        """Stop the scheduler, the functions and the committer, and close the store."""
         self._stop.set()
+        self.scheduler.stop()
         self.executor.close()
         self.database.close()
         self.persistence.close()

@@ -1,4 +1,4 @@
-"""Load an app's ``convex/`` folder: its function modules and its schema.
+"""Load an app's ``convex/`` folder: its function modules, schema, routes and cron jobs.
 
 Modules are imported by file path under a private package name, so the app's
 folder called ``convex`` never shadows the PyPI ``convex`` client package.
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pyconvex.database.schema import Schema
-from pyconvex.errors import PyConvexError, SchemaError
+from pyconvex.errors import CronJobError, PyConvexError, SchemaError
 from pyconvex.functions import console
+from pyconvex.functions.cron import Crons
 from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.registry import Registry
 
@@ -34,12 +35,14 @@ class LoadedApp:
 
     Attributes:
         http_router: the router of ``http.py`` (None without one).
+        crons: the cron jobs of ``crons.py`` (None without one).
     """
 
     registry: Registry
     schema: Schema | None
     modules: dict[str, types.ModuleType]
     http_router: HttpRouter | None = None
+    crons: Crons | None = None
 
 
 def load_app(folder: str | Path) -> LoadedApp:
@@ -49,6 +52,7 @@ def load_app(folder: str | Path) -> LoadedApp:
         FileNotFoundError: ``folder`` does not exist.
         SchemaError: ``schema.py`` does not define a schema.
         PyConvexError: ``http.py`` does not define a router.
+        CronJobError: ``crons.py`` does not define its cron jobs, or defines an invalid one.
         Exception: whatever an app module raised while importing.
     """
     root = Path(folder).resolve()
@@ -84,7 +88,8 @@ def _load(root: Path, package: str) -> LoadedApp:
     schema = _schema_of(modules.get("schema"))
     functions = {k: m for k, m in modules.items() if k not in SPECIAL_MODULES}
     router = _router_of(modules.get("http"))
-    return LoadedApp(Registry.from_modules(functions), schema, modules, router)
+    crons = _crons_of(modules.get("crons"))
+    return LoadedApp(Registry.from_modules(functions), schema, modules, router, crons)
 
 
 _GENERATED_STUB = """\
@@ -148,3 +153,13 @@ def _router_of(module: Any) -> HttpRouter | None:
         if isinstance(value, HttpRouter):
             return value
     raise PyConvexError("convex/http.py must define its router: `http = http_router()`")
+
+
+def _crons_of(module: Any) -> Crons | None:
+    if module is None:
+        return None
+    for attribute in ("crons", "default"):
+        value = getattr(module, attribute, None)
+        if isinstance(value, Crons):
+            return value
+    raise CronJobError("convex/crons.py must define its cron jobs: `crons = cron_jobs()`")
