@@ -122,16 +122,15 @@ class JobRunner:
 
     Args:
         executor: runs the functions; its database holds the jobs and its clock tells time.
-        concurrency: jobs and cron runs that may execute at once.
+        concurrency: jobs and cron runs that may execute at once
+            (default: ``knobs.SCHEDULED_JOB_CONCURRENCY``).
     """
 
-    def __init__(
-        self, executor: Executor, *, concurrency: int = knobs.SCHEDULED_JOB_CONCURRENCY
-    ) -> None:
+    def __init__(self, executor: Executor, *, concurrency: int | None = None) -> None:
         self.executor = executor
         self.database = executor.database
         self.clock = self.database.clock
-        self.concurrency = max(1, concurrency)
+        self.concurrency = max(1, concurrency or knobs.SCHEDULED_JOB_CONCURRENCY)
         self._crons: dict[str, CronJob] = {}
         self._worker: Worker | None = None
         self._main: asyncio.Task[None] | None = None
