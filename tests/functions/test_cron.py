@@ -122,6 +122,8 @@ def test_missed_interval_runs_collapse_into_one() -> None:
     upcoming, skipped = next_run(schedule, start, start + 61 * MINUTE)
     assert upcoming == start + 65 * MINUTE
     assert skipped == 12
+    # Exactly on a slot: that slot is the late run itself; the next one is later.
+    assert next_run(schedule, start, start + 60 * MINUTE) == (start + 65 * MINUTE, 12)
 
 
 @pytest.mark.parametrize(

@@ -204,15 +204,17 @@ def next_run(
         name: the job's name (picks the minute of a schedule without ``minuteUTC``).
 
     An interval's first run is ``now_ms``; then every interval from the
-    previous scheduled time, skipping those already past. Calendar schedules
-    run at their first occurrence strictly after ``now_ms``.
+    previous scheduled time, at the first one strictly after ``now_ms``.
+    Calendar schedules run at their first occurrence strictly after ``now_ms``.
     """
     if schedule["type"] == "interval":
         period = next(schedule[u] * ms for u, ms in _INTERVAL_UNITS_MS.items() if u in schedule)
         if previous_ms is None:
             return now_ms, 0
         due = previous_ms + period
-        skipped = max(0, math.ceil((now_ms - due) / period))
+        # The next run is after now: runs that fell due meanwhile are skipped, and
+        # none runs twice at the same instant.
+        skipped = math.floor((now_ms - due) / period) + 1 if due <= now_ms else 0
         return due + skipped * period, skipped
     expression = cron_expression(schedule, name)
     upcoming = _occurrences(expression, now_ms)
