@@ -58,6 +58,12 @@ async def texts(ctx: Any) -> list[str]:
 
 
 @query
+async def log_ids(ctx: Any) -> list[str]:
+    """The IDs of the log rows, in order."""
+    return [row["_id"] for row in await ctx.db.query("log").collect()]
+
+
+@query
 async def jobs(ctx: Any) -> list[dict[str, Any]]:
     """Every ``_scheduled_functions`` row, oldest first."""
     rows: list[dict[str, Any]] = await ctx.db.system.query("_scheduled_functions").collect()

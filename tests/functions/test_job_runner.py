@@ -241,3 +241,41 @@ def test_job_errors_read_as_convex_writes_them() -> None:
     assert job_error_text(KeyError("k")) == "Uncaught KeyError: 'k'"
     assert job_error_text(RuntimeError()) == "Uncaught RuntimeError"
     assert v is not None
+
+
+async def test_a_mutation_job_commits_with_its_outcome_and_conflicts_rerun_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Exactly once: the job turns ``success`` in the very commit of the mutation's writes."""
+    from pyconvex import knobs
+    from pyconvex.values.ids import id_to_binary
+
+    monkeypatch.setattr(knobs, "OCC_INITIAL_BACKOFF_SECONDS", 0.001)
+    app = Deployment({"jobs": scheduler_app})
+    attempts = 0
+
+    async def contended(ctx: Any) -> str:
+        nonlocal attempts
+        attempts += 1
+        rows = await ctx.db.query("log").collect()
+        if attempts == 1:  # someone else writes what this run read: it must run again
+            await app.mutation("jobs:record", {"text": "interloper"})
+        return await ctx.db.insert("log", {"text": f"seen {len(rows)}", "at": 0})
+
+    app.add("t:contended", FunctionKind.MUTATION, contended)
+    try:
+        job_id = await app.mutation("jobs:schedule", {"name": "t:contended", "args": {}})
+        await app.scheduler.idle()
+        assert attempts == 2
+        assert await app.query("jobs:texts") == ["interloper", "seen 1"]
+        effect = [r for r in app.executor.logs.since(0)[0] if r.path == "t:contended"]
+        assert [r.outcome for r in effect] == ["success"]
+        persistence, ts = app.persistence, app.backend.database.latest_ts
+        effect_id = (await app.query("jobs:log_ids"))[-1]
+        job_revision = persistence.get_revision(id_to_binary(job_id), ts)
+        effect_revision = persistence.get_revision(id_to_binary(effect_id), ts)
+        assert job_revision is not None and effect_revision is not None
+        assert job_revision.ts == effect_revision.ts
+        assert (await app.query("jobs:job", {"id": job_id}))["state"] == {"kind": "success"}
+    finally:
+        app.close()

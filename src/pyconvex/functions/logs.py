@@ -131,16 +131,27 @@ class FunctionLogs:
             self._next_id += 1
             self._runs.append(run)
             waiters, self._waiters = self._waiters, []
-        for listener in list(self._listeners):
+            listeners = list(self._listeners)
+        for listener in listeners:
             listener(run)
         for loop, event in waiters:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(event.set)
         return run
 
-    def add_listener(self, listener: Callable[[FunctionRun], None]) -> None:
-        """Call ``listener(run)`` for every run from now on (on the recording thread)."""
-        self._listeners.append(listener)
+    def add_listener(
+        self, listener: Callable[[FunctionRun], None], *, replay: bool = False
+    ) -> None:
+        """Call ``listener(run)`` for every run from now on (on the recording thread).
+
+        With ``replay``, first for the runs still buffered, each run exactly once
+        (the scheduler may have run jobs before the listener was added).
+        """
+        with self._lock:
+            earlier = list(self._runs) if replay else []
+            self._listeners.append(listener)
+        for run in earlier:
+            listener(run)
 
     def since(self, cursor: int, limit: int = 500) -> tuple[list[FunctionRun], int]:
         """Runs with ``id > cursor`` (oldest first) and the cursor to continue from."""
