@@ -29,7 +29,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import pyconvex.knobs as knobs
@@ -88,6 +88,19 @@ T = TypeVar("T")
 
 class _JobGone(Exception):
     """The job changed (canceled, deleted, run) since it was picked: do nothing."""
+
+
+#: Pause after a job's run failed in the scheduler itself (storage trouble), so a
+#: job that stays pending is retried calmly rather than in a hot loop.
+_FAULT_PAUSE_SECONDS = 1.0
+
+
+async def _guarded(key: str, work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except Exception:
+        _log.exception("The scheduler failed to run %s; it will try again", key)
+        await asyncio.sleep(_FAULT_PAUSE_SECONDS)
 
 
 def check_crons(crons: Crons | None, registry: Registry) -> None:
@@ -306,7 +319,7 @@ class JobRunner:
         if len(self._inflight) >= self.concurrency:
             work.close()
             return False
-        task = asyncio.get_running_loop().create_task(work)
+        task = asyncio.get_running_loop().create_task(_guarded(key, work))
         self._inflight[key] = task
 
         def done(_: asyncio.Task[None]) -> None:
