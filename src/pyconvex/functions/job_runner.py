@@ -645,10 +645,10 @@ def _complete_cron(
         upcoming, skipped = previous, 0  # rescheduled meanwhile (a new schedule)
     else:
         upcoming, skipped = next_run(spec, previous, now, str(current["name"]))
-    if skipped > 1:
+    if skipped:
         _log.info(
             "Skipping %d run(s) of cron job %r because multiple scheduled runs are in the past",
-            skipped - 1,
+            skipped,
             current["name"],
         )
     transaction.patch(
