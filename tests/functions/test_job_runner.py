@@ -113,6 +113,7 @@ async def test_reconcile_keeps_unchanged_jobs_updates_changed_ones_and_drops_rem
             reargued=("interval", {"hours": 1}, "jobs:record", {"text": "new args"}),
             added=("hourly", {"minuteUTC": 30}, "jobs:record", {"text": "added"}),
         )
+        app.scheduler.stop()  # see the rows as reconciling leaves them, before any run
         app.scheduler.set_crons(second)
         after = await cron_rows(app)
         assert sorted(after) == ["added", "reargued", "retimed", "same"]
