@@ -29,7 +29,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import pyconvex.knobs as knobs
@@ -144,7 +144,6 @@ class JobRunner:
         self.database = executor.database
         self.clock = self.database.clock
         self.concurrency = max(1, concurrency or knobs.SCHEDULED_JOB_CONCURRENCY)
-        self._crons: dict[str, CronJob] = {}
         self._worker: Worker | None = None
         self._main: asyncio.Task[None] | None = None
         self._event: asyncio.Event | None = None
@@ -179,7 +178,6 @@ class JobRunner:
                 transaction.delete(row["_id"])
 
         _write_blocking(self.database, reconcile)
-        self._crons = declared
         self.wake()
 
     # -- lifecycle --------------------------------------------------------------
@@ -315,7 +313,7 @@ class JobRunner:
         idle = not waiting and not self._inflight
         return idle, min(next_due) if next_due else None
 
-    def _start(self, key: str, work: Any) -> bool:
+    def _start(self, key: str, work: Coroutine[Any, Any, None]) -> bool:
         if len(self._inflight) >= self.concurrency:
             work.close()
             return False
@@ -415,23 +413,10 @@ class JobRunner:
                 await self._run_action_job(job_id, name, args)
 
     async def _run_mutation_job(self, job_id: str, name: str, args: Any) -> None:
-        hooks = _JobHooks(job_id, self._now_ms)
-        if not _still(self.database, hooks.before):
-            return  # canceled since it was picked
-        backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
-        while True:
-            try:
-                await self.executor.run_mutation(name, args, allow_internal=True, hooks=hooks)
-                return
-            except _JobGone:
-                return
-            except OptimisticConcurrencyControlFailure:
-                # Convex retries a scheduled mutation's conflicts for as long as it takes.
-                await asyncio.sleep(random.uniform(0, backoff))
-                backoff = min(backoff * 2, knobs.OCC_MAX_BACKOFF_SECONDS)
-            except Exception as error:
-                await self._finish_job(job_id, {"kind": FAILED, "error": job_error_text(error)})
-                return
+        async def fail(error: str) -> None:
+            await self._finish_job(job_id, {"kind": FAILED, "error": error})
+
+        await self._run_mutation(name, args, _JobHooks(job_id, self._now_ms), fail)
 
     async def _run_action_job(self, job_id: str, name: str, args: Any) -> None:
         def claim(transaction: Transaction) -> bool:
@@ -441,14 +426,13 @@ class JobRunner:
             transaction.patch(job_id, {"state": {"kind": IN_PROGRESS}})
             return True
 
-        if not await _write(self.database, claim):
-            return  # canceled (or already run) since it was picked
-        try:
-            await self.executor.run_action(name, args, allow_internal=True, scheduled_job=job_id)
-            outcome: dict[str, Any] = {"kind": SUCCESS}
-        except Exception as error:
-            outcome = {"kind": FAILED, "error": job_error_text(error)}
-        await self._finish_job(job_id, outcome)
+        async def finish(outcome: dict[str, Any]) -> None:
+            # A job's row keeps no result, only whether it succeeded.
+            await self._finish_job(
+                job_id, {"kind": SUCCESS} if outcome["kind"] == SUCCESS else outcome
+            )
+
+        await self._run_action(name, args, claim, finish, scheduled_job=job_id)
 
     # -- cron jobs --------------------------------------------------------------
 
@@ -467,23 +451,10 @@ class JobRunner:
                 await self._run_action_cron(row, args)
 
     async def _run_mutation_cron(self, row: dict[str, Any], args: Any) -> None:
-        hooks = _CronHooks(row, self._now_ms)
-        if not _still(self.database, hooks.before):
-            return  # changed or removed by a reload since it was picked
-        while True:
-            try:
-                await self.executor.run_mutation(
-                    row["function"], args, allow_internal=True, hooks=hooks
-                )
-                return
-            except _JobGone:
-                return
-            except OptimisticConcurrencyControlFailure:
-                await asyncio.sleep(random.uniform(0, knobs.OCC_MAX_BACKOFF_SECONDS))
-            except Exception as error:
-                failed = {"kind": FAILED, "error": job_error_text(error)}
-                await self._finish_cron(row, failed, expected=row)
-                return
+        async def fail(error: str) -> None:
+            await self._finish_cron(row, {"kind": FAILED, "error": error}, expected=row)
+
+        await self._run_mutation(row["function"], args, _CronHooks(row, self._now_ms), fail)
 
     async def _run_action_cron(self, row: dict[str, Any], args: Any) -> None:
         def claim(transaction: Transaction) -> bool:
@@ -492,14 +463,58 @@ class JobRunner:
             transaction.patch(row["_id"], {"state": {"kind": IN_PROGRESS}})
             return True
 
+        async def finish(outcome: dict[str, Any]) -> None:
+            await self._finish_cron(row, outcome, expected=None)
+
+        await self._run_action(row["function"], args, claim, finish)
+
+    # -- running one job or cron run ------------------------------------------------
+
+    async def _run_mutation(
+        self,
+        name: str,
+        args: Any,
+        hooks: _JobHooks | _CronHooks,
+        fail: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """Run a mutation whose outcome ``hooks`` record in its own commit; exactly once."""
+        if not _still(self.database, hooks.before):
+            return  # canceled, run, or changed by a reload since it was picked
+        backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
+        while True:
+            try:
+                await self.executor.run_mutation(name, args, allow_internal=True, hooks=hooks)
+                return
+            except _JobGone:
+                return
+            except OptimisticConcurrencyControlFailure:
+                # Convex retries a scheduled mutation's conflicts for as long as it takes.
+                await asyncio.sleep(random.uniform(0, backoff))
+                backoff = min(backoff * 2, knobs.OCC_MAX_BACKOFF_SECONDS)
+            except Exception as error:
+                await fail(job_error_text(error))  # the mutation's writes are discarded
+                return
+
+    async def _run_action(
+        self,
+        name: str,
+        args: Any,
+        claim: Callable[[Transaction], bool],
+        finish: Callable[[dict[str, Any]], Awaitable[None]],
+        *,
+        scheduled_job: str | None = None,
+    ) -> None:
+        """Claim (committed ``inProgress``), run, record the outcome: at most once."""
         if not await _write(self.database, claim):
-            return
+            return  # canceled, run, or changed by a reload since it was picked
         try:
-            result = await self.executor.run_action(row["function"], args, allow_internal=True)
+            result = await self.executor.run_action(
+                name, args, allow_internal=True, scheduled_job=scheduled_job
+            )
             outcome = _success(result.value)
         except Exception as error:
             outcome = {"kind": FAILED, "error": job_error_text(error)}
-        await self._finish_cron(row, outcome, expected=None)
+        await finish(outcome)
 
     async def _finish_job(self, job_id: str, state: dict[str, Any]) -> bool:
         """Record a job's outcome in a transaction of its own (unless it was canceled)."""
