@@ -88,3 +88,42 @@ def test_files_are_kept_beside_the_data_or_where_asked(tmp_path: Path) -> None:
         assert "holds the files of another deployment" in str(error)
     else:
         raise AssertionError("a second deployment was let into the first one's files")
+
+
+def test_crons_are_reconciled_at_open_and_on_reload(tmp_path: Path) -> None:
+    import pytest
+
+    from pyconvex.errors import CronJobError
+
+    app = tmp_path / "convex"
+    app.mkdir()
+    (app / "tasks.py").write_text(
+        "from pyconvex import internal_mutation, query\n\n"
+        "@internal_mutation\ndef tidy(ctx):\n    pass\n\n"
+        "@query\nasync def crons(ctx):\n"
+        "    return sorted(r['name'] for r in await ctx.db.system.query('_cron_jobs').collect())\n"
+    )
+    crons = app / "crons.py"
+    crons.write_text(
+        "from pyconvex import cron_jobs\n\ncrons = cron_jobs()\n"
+        "crons.daily('nightly', {'hourUTC': 3, 'minuteUTC': 0}, 'tasks:tidy')\n"
+    )
+    backend = Backend.open(app, data_path=":memory:")
+    try:
+        assert asyncio.run(backend.executor.run_query("tasks:crons")).value == ["nightly"]
+        crons.write_text(
+            "from pyconvex import cron_jobs\n\ncrons = cron_jobs()\n"
+            "crons.hourly('hourly', {'minuteUTC': 0}, 'tasks:tidy')\n"
+        )
+        backend.reload()
+        assert asyncio.run(backend.executor.run_query("tasks:crons")).value == ["hourly"]
+        # A cron whose target is gone fails the reload; the old code and crons stay.
+        crons.write_text(
+            "from pyconvex import cron_jobs\n\ncrons = cron_jobs()\n"
+            "crons.hourly('broken', {'minuteUTC': 0}, 'tasks:nothing')\n"
+        )
+        with pytest.raises(CronJobError, match="tasks:nothing, which does not exist"):
+            backend.reload()
+        assert asyncio.run(backend.executor.run_query("tasks:crons")).value == ["hourly"]
+    finally:
+        backend.close()

@@ -1,8 +1,9 @@
 """The composition root: one deployment's storage, database, functions and admin key.
 
-:class:`Backend` wires a persistence, a :class:`~pyconvex.database.database.Database`
-and an :class:`~pyconvex.functions.executor.Executor` for an app. The server and the
-CLI use it; it wires and does nothing else.
+:class:`Backend` wires a persistence, a :class:`~pyconvex.database.database.Database`,
+an :class:`~pyconvex.functions.executor.Executor` and the
+:class:`~pyconvex.functions.job_runner.JobRunner` of scheduled functions and cron
+jobs for an app. The server and the CLI use it; it wires and does nothing else.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from pyconvex.files.base import FileStore
 from pyconvex.files.local import LocalFileStore
 from pyconvex.files.location import open_file_store
 from pyconvex.functions import env as environment
+from pyconvex.functions.cron import Crons
 from pyconvex.functions.executor import Executor, prune_session_requests
 from pyconvex.functions.http_router import HttpRouter
+from pyconvex.functions.job_runner import JobRunner, check_crons
 from pyconvex.functions.loader import LoadedApp, load_app
 from pyconvex.functions.registry import Registry
 from pyconvex.functions.storage import FileService
@@ -64,9 +67,12 @@ class Backend:
         file_store: where file storage keeps bytes (overrides ``files_dir``).
         auth_providers: who may sign users in (``convex/auth_config.py``).
         sign_in: the built-in sign-in the app turned on (``sign_in`` in ``auth_config.py``).
+        crons: the app's cron jobs (``convex/crons.py``; None: none).
 
     Raises:
         FileStoreOwnedError: the file store holds another deployment's files.
+
+    Scheduled functions and cron jobs run from construction until :meth:`close`.
     """
 
     def __init__(
@@ -84,6 +90,7 @@ class Backend:
         url: str = "http://127.0.0.1:3210",
         auth_providers: tuple[Provider, ...] = (),
         sign_in: SignInConfig | None = None,
+        crons: Crons | None = None,
     ) -> None:
         self.persistence = persistence
         self.database = database or Database(persistence)
@@ -116,6 +123,9 @@ class Backend:
         self.oauth = OAuthSignIn(self.signin, self.auth.keys)
         self._app_providers = auth_providers
         self._trust_own_issuer()
+        self.scheduler = JobRunner(self.executor)
+        self.scheduler.set_crons(crons)
+        self.scheduler.start()
 
     @classmethod
     def open(
@@ -165,6 +175,7 @@ class Backend:
                 http_router=app.http_router,
                 auth_providers=app.auth_providers,
                 sign_in=parse_sign_in(app.modules.get("auth_config")),
+                crons=app.crons,
             )
         except BaseException:
             if database is not None:
@@ -186,6 +197,7 @@ class Backend:
             if folder is None:
                 raise ValueError("This backend was not loaded from a functions folder")
             app = load_app(folder)
+            check_crons(app.crons, app.registry)
             self.database.apply_schema(app.schema)
             write_generated(folder, app.registry, app.schema)
             self.executor.swap_registry(app.registry)
@@ -194,6 +206,7 @@ class Backend:
             self.signin.config = parse_sign_in(app.modules.get("auth_config"))
             self._app_providers = app.auth_providers
             self._trust_own_issuer()  # the key cache is kept
+            self.scheduler.set_crons(app.crons)
             return app
 
     # -- admin key --------------------------------------------------------
@@ -250,8 +263,9 @@ class Backend:
         return bytes.fromhex(stored)
 
     def close(self) -> None:
-        """Stop the functions and the committer, and close the store."""
+        """Stop the scheduler, the functions and the committer, and close the store."""
         self._stop.set()
+        self.scheduler.stop()
         self.executor.close()
         self.files.close()
         self.database.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["Clock", "ManualClock", "SystemClock"]
@@ -43,11 +44,16 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that moves only when told to; for tests."""
+    """A clock that moves only when told to; for tests.
+
+    Whatever waits for a time on this clock (the scheduler) registers with
+    :meth:`add_listener` and is woken by every move, so tests never sleep.
+    """
 
     def __init__(self, start_ns: int = 1_700_000_000_000_000_000) -> None:
         self._now_ns = start_ns
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
 
     def now_ns(self) -> int:
         """The current manual time in nanoseconds."""
@@ -59,6 +65,30 @@ class ManualClock:
         return self.now_ns() / 1e9
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds``."""
+        """Move the clock forward by ``seconds`` and tell the listeners."""
         with self._lock:
             self._now_ns += int(seconds * 1e9)
+        self._moved()
+
+    def set(self, now_ns: int) -> None:
+        """Move the clock to ``now_ns`` (never backwards) and tell the listeners."""
+        with self._lock:
+            self._now_ns = max(self._now_ns, now_ns)
+        self._moved()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (on the moving thread) after every move of the clock."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener``."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _moved(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()

@@ -23,6 +23,8 @@ Exception tree::
         ├── OptimisticConcurrencyControlFailure   conflicts on every retry
         ├── ExecutionTimeoutError        a query or mutation ran for too long
         ├── NondeterminismError          network or real randomness used in a query or mutation
+        ├── SchedulerError               ctx.scheduler misuse: bad time, missing target, limits
+        ├── CronJobError                 an invalid cron job definition in crons.py
         └── FunctionNotFoundError        no function at the requested path
 """
 
@@ -33,6 +35,7 @@ from typing import Any
 __all__ = [
     "ArgumentValidationError",
     "ConvexError",
+    "CronJobError",
     "DocumentError",
     "ExecutionTimeoutError",
     "FunctionNotFoundError",
@@ -45,6 +48,7 @@ __all__ = [
     "QueryError",
     "ReturnsValidationError",
     "SchemaError",
+    "SchedulerError",
     "SchemaValidationError",
     "TransactionLimitError",
     "ValidationError",
@@ -155,6 +159,18 @@ class NondeterminismError(PyConvexError):
     """A query or mutation tried something only actions may do (network access)."""
 
     short = "NondeterministicOperation"
+
+
+class SchedulerError(PyConvexError):
+    """A function could not be scheduled or canceled (bad time, missing target, limits)."""
+
+    short = "InvalidScheduledFunction"
+
+
+class CronJobError(PyConvexError):
+    """A cron job in ``crons.py`` is invalid (schedule, name, target or arguments)."""
+
+    short = "InvalidCronJob"
 
 
 class FunctionNotFoundError(PyConvexError):

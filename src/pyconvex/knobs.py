@@ -38,6 +38,11 @@ __all__ = [
     "PAGINATION_MAX_ITEMS",
     "QUERY_CONCURRENCY",
     "S3_PART_BYTES",
+    "SCHEDULED_FUNCTIONS_ARGS_MAX_BYTES",
+    "SCHEDULED_FUNCTIONS_PER_MUTATION_MAX",
+    "SCHEDULED_JOB_ARGS_MAX_BYTES",
+    "SCHEDULED_JOB_CONCURRENCY",
+    "SCHEDULED_JOB_RETENTION_SECONDS",
     "TRANSACTION_MAX_READ_BYTES",
     "TRANSACTION_MAX_READ_INTERVALS",
     "TRANSACTION_MAX_READ_ROWS",
@@ -143,3 +148,14 @@ AUTH_CODE_MAX_ATTEMPTS = _int("AUTH_CODE_MAX_ATTEMPTS", 5)
 AUTH_LOGIN_CODE_SECONDS = _float("AUTH_LOGIN_CODE_SECONDS", 120.0)
 #: Built-in sign-in: shortest password accepted.
 AUTH_PASSWORD_MIN_LENGTH = _int("AUTH_PASSWORD_MIN_LENGTH", 8)
+#: Functions one mutation (or one action call) may schedule.
+SCHEDULED_FUNCTIONS_PER_MUTATION_MAX = _int("SCHEDULED_FUNCTIONS_PER_MUTATION_MAX", 1000)
+#: Total size of the arguments of the functions one mutation schedules (bytes).
+SCHEDULED_FUNCTIONS_ARGS_MAX_BYTES = _int("SCHEDULED_FUNCTIONS_ARGS_MAX_BYTES", 16 << 20)
+#: Largest arguments of one scheduled function (bytes). They are stored in the job's
+#: row, so the document size limit (``VALUE_MAX_BYTES``) bounds them as well.
+SCHEDULED_JOB_ARGS_MAX_BYTES = _int("SCHEDULED_JOB_ARGS_MAX_BYTES", 1 << 20)
+#: Scheduled functions and cron runs that may execute at the same time.
+SCHEDULED_JOB_CONCURRENCY = _int("SCHEDULED_JOB_CONCURRENCY", 8)
+#: How long finished, failed and canceled jobs stay in ``_scheduled_functions``.
+SCHEDULED_JOB_RETENTION_SECONDS = _float("SCHEDULED_JOB_RETENTION_SECONDS", 7 * 24 * 3600.0)

@@ -218,3 +218,48 @@ def test_a_reload_picks_up_an_edited_helper_module(tmp_path: Path) -> None:
         assert asyncio.run(backend.executor.run_query("api:get", {})).value == 2
     finally:
         backend.close()
+
+
+CRON_STATUS = """
+    from pyconvex import query
+
+    @query
+    async def crons(ctx):
+        rows = await ctx.db.system.query("_cron_jobs").collect()
+        return {row["name"]: [row["function"], row["spec"], row["nextRun"]] for row in rows}
+"""
+
+
+def test_the_chat_examples_crons_run_on_the_dev_server_and_show_in_its_log(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    port = free_port()
+    project = make_project(tmp_path / "chat", port, {"cron_status.py": CRON_STATUS})
+    example = Path(__file__).parents[2] / "examples" / "chat" / "convex"
+    shutil.copytree(example, project / "convex", dirs_exist_ok=True)
+    with DevServer(project, port) as dev:
+        # An interval cron first runs when it is deployed: at once.
+        dev.wait_for("tasks:categorizePending", timeout=20)
+        line = next(line for line in dev.lines if "tasks:categorizePending" in line)
+        assert line.startswith("✓ A ") and line.endswith('[cron "categorize pending tasks"]')
+        crons = dev.value("query", "cron_status:crons")
+        assert isinstance(crons, dict)
+        assert {name: spec[:2] for name, spec in crons.items()} == {
+            "categorize pending tasks": [
+                "tasks:categorizePending",
+                {"type": "interval", "minutes": 5},
+            ],
+            "send daily digest": [
+                "emails:sendDailyDigest",
+                {"type": "daily", "hourUTC": 0, "minuteUTC": 0},
+            ],
+            "weekly report": [
+                "reports:generateWeekly",
+                {"type": "weekly", "dayOfWeek": "monday", "hourUTC": 9, "minuteUTC": 0},
+            ],
+            "complex schedule": ["tasks:cleanup", {"type": "cron", "cron": "0 */2 * * *"}],
+        }
+        # Each calendar cron waits for its next time; the interval's is 5 minutes on.
+        assert all(next_run > 0 for _, _, next_run in crons.values())

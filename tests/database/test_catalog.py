@@ -35,3 +35,21 @@ def test_tables_and_indexes_round_trip_through_json() -> None:
     assert restored.tables["users"].indexes["by_name"].state is IndexState.ENABLED
     assert restored.table_by_number(FIRST_USER_TABLE_NUMBER) == restored.tables["users"]
     assert "by_name" not in restored.without_index("users", "by_name").tables["users"].indexes
+
+
+def test_system_indexes_added_by_a_later_version_are_backfilled() -> None:
+    from pyconvex.database.catalog import SYSTEM_INDEXES
+
+    bootstrap = Catalog.bootstrap()
+    jobs = bootstrap.tables["_scheduled_functions"]
+    assert set(jobs.indexes) == {BY_ID, BY_CREATION_TIME, *SYSTEM_INDEXES["_scheduled_functions"]}
+    assert jobs.indexes["by_state_scheduled_time"].key_fields == (
+        "state.kind", "scheduledTime", "_creationTime", "_id"
+    )  # fmt: skip
+    # A catalog saved before the index existed gets it, to be filled before use.
+    older = bootstrap.without_index("_scheduled_functions", "by_state_scheduled_time")
+    upgraded = older.with_system_tables()
+    index = upgraded.tables["_scheduled_functions"].indexes["by_state_scheduled_time"]
+    assert index.state is IndexState.BACKFILLING
+    assert index.index_id >= older.next_index_id
+    assert upgraded.tables["_cron_jobs"].number < FIRST_USER_TABLE_NUMBER

@@ -295,3 +295,37 @@ def test_schema_changes_keep_system_table_indexes(db: Database) -> None:
     db.apply_schema(define_schema({"users": define_table({"name": v.string()})}))
     system = db.state.catalog.tables["_session_requests"]
     assert "by_session_request" in system.indexes
+
+
+def test_a_system_index_new_in_this_version_is_filled_from_existing_rows() -> None:
+    from pyconvex.database.catalog import Catalog, IndexState
+    from pyconvex.database.query import QueryInitializer
+    from pyconvex.storage.memory import MemoryPersistence
+
+    persistence = MemoryPersistence()
+    old = Database(persistence)
+    transaction = old.begin(writable=True)
+    transaction.system_writes = True
+    job = transaction.insert(
+        "_scheduled_functions", {"name": "a:b", "scheduledTime": 1.0, "state": {"kind": "pending"}}
+    )
+    commit(old, transaction)
+    old.close()
+    # As an older version saved it: without the index.
+    saved = Catalog.from_json(persistence.get_global("catalog") or Catalog.bootstrap().to_json())
+    older = saved.without_index("_scheduled_functions", "by_state_scheduled_time")
+    persistence.write((), (), [("catalog", older.to_json())])
+    db = Database(persistence)
+    try:
+        db.apply_schema(None)
+        index = db.state.catalog.tables["_scheduled_functions"].indexes["by_state_scheduled_time"]
+        assert index.state is IndexState.ENABLED
+        found = (
+            QueryInitializer(db.begin(writable=False), "_scheduled_functions", sync=True)
+            .with_index("by_state_scheduled_time", lambda q: q.eq("state.kind", "pending"))
+            .collect()
+        )
+        assert [row["_id"] for row in found] == [job]
+    finally:
+        db.close()
+        persistence.close()

@@ -108,3 +108,38 @@ def test_auth_config_declares_the_providers(tmp_path: Path) -> None:
     write(tmp_path / "b", "auth_config.py", 'providers = [{"domain": "https://x.org"}]\n')
     with pytest.raises(AuthConfigError, match="applicationID"):
         load_app(tmp_path / "b")
+
+
+def test_crons_py_is_loaded_as_the_apps_cron_jobs(tmp_path: Path) -> None:
+    from pyconvex.errors import CronJobError
+
+    app = tmp_path / "convex"
+    write(
+        app,
+        "tasks.py",
+        "from pyconvex import internal_mutation\n\n@internal_mutation\ndef tidy(ctx):\n    pass\n",
+    )
+    write(
+        app,
+        "crons.py",
+        """
+        from pyconvex import cron_jobs
+        from ._generated.api import internal
+
+        crons = cron_jobs()
+        crons.interval("tidy up", {"minutes": 5}, internal.tasks.tidy)
+    """,
+    )
+    loaded = load_app(app)
+    assert loaded.crons is not None and list(loaded.crons.crons) == ["tidy up"]
+    assert "crons:crons" not in [path for path, _ in loaded.registry.items()]
+    write(app, "crons.py", "CRONS = []\n")
+    with pytest.raises(CronJobError, match="must define its cron jobs"):
+        load_app(app)
+    write(
+        app,
+        "crons.py",
+        "from pyconvex import cron_jobs\ncron_jobs().daily('x', {}, 'tasks:tidy')\n",
+    )
+    with pytest.raises(CronJobError, match="Hour of day must be an integer"):
+        load_app(app)

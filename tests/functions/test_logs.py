@@ -47,3 +47,33 @@ async def test_wait_returns_when_a_run_arrives() -> None:
     runs, _ = await asyncio.wait_for(waiting, 5)
     assert [r.path for r in runs] == ["a:late"]
     assert (await logs.wait(1, 0.01)) == ([], 1)  # times out with nothing new
+
+
+def test_runs_started_by_the_scheduler_carry_their_trigger() -> None:
+    from pyconvex.functions.logs import claim_trigger, triggered_by
+
+    logs = FunctionLogs()
+    with triggered_by('cron "nightly"'):
+        trigger, token = claim_trigger()
+        nested, _ = claim_trigger()  # the run's own nested calls are not labeled again
+        token.var.reset(token)
+    assert (trigger, nested, claim_trigger()[0]) == ('cron "nightly"', None, None)
+    run = logs.record(
+        path="a:f",
+        kind="mutation",
+        started_at_ms=0.0,
+        duration_ms=1.0,
+        outcome="success",
+        trigger='cron "nightly"',
+    )
+    assert format_run(run) == '✓ M a:f (1.0 ms) [cron "nightly"]'
+    assert FunctionRun.from_json(run.to_json()) == run
+
+
+def test_a_late_listener_can_replay_the_runs_it_missed() -> None:
+    logs = FunctionLogs()
+    record(logs, "a:early")
+    seen: list[str] = []
+    logs.add_listener(lambda run: seen.append(run.path), replay=True)
+    record(logs, "a:late")
+    assert seen == ["a:early", "a:late"]

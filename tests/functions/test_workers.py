@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pyconvex.functions.workers import ExecutionInterrupted, Watchdog, WorkerPool
+from pyconvex.functions.workers import ExecutionInterrupted, Preempted, Watchdog, WorkerPool
 
 
 async def test_a_pool_runs_at_most_size_executions_at_once() -> None:
@@ -118,3 +118,33 @@ async def test_the_inline_monitor_preempts_only_a_running_execution() -> None:
         time.sleep(0.1)  # no stray interrupt arrives after the executions ended
     finally:
         monitor.close()
+
+
+def test_an_interrupt_swallowed_by_a_gc_callback_is_not_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import weakref
+
+    from pyconvex.functions import workers
+
+    reported: list[type[BaseException]] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(type(u.exc_value)))
+    monkeypatch.setattr(workers, "_filter_installed", False)
+    workers._ignore_swallowed_interrupts()
+
+    class Thing:
+        pass
+
+    def landed(error: BaseException) -> Any:
+        def callback(_: object) -> None:
+            raise error
+
+        return callback
+
+    for error in (Preempted(), ExecutionInterrupted(), ValueError("real")):
+        thing = Thing()
+        keep = weakref.ref(thing, landed(error))
+        del thing  # the callback runs now and its exception is "unraisable"
+        assert keep() is None
+    assert reported == [ValueError]

@@ -50,3 +50,19 @@ async def test_run_gives_a_mutation_context() -> None:
             return await ctx.db.get(document_id)
 
         assert (await t.run(read))["a"] == 1.0
+
+
+async def test_scheduled_functions_run_when_the_test_asks_and_the_clock_allows() -> None:
+    from pyconvex.clock import ManualClock
+    from tests.functions import scheduler_app
+
+    async with ConvexTest(modules={"jobs": scheduler_app}, clock=ManualClock()) as t:
+        await t.mutation("jobs:after", {"delay": 0, "text": "now"})
+        await t.mutation("jobs:after", {"delay": 5000, "text": "later"})
+        assert await t.query("jobs:texts") == []  # nothing runs until asked
+        ada = t.with_identity({"issuer": "https://idp", "subject": "ada"})
+        await ada.finish_scheduled_functions()
+        assert await t.query("jobs:texts") == ["now"]
+        t.clock.advance(5)  # type: ignore[attr-defined]
+        await t.finish_scheduled_functions()
+        assert await t.query("jobs:texts") == ["now", "later"]

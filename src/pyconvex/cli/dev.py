@@ -219,7 +219,8 @@ def _print_runs(backend: Backend) -> None:
         with lock:
             click.echo(format_run(run))
 
-    logs.add_listener(show)
+    # Replayed: scheduled jobs and crons may have run while the server was starting.
+    logs.add_listener(show, replay=True)
 
 
 def _configured_port(project: ProjectConfig) -> int:

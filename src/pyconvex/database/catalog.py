@@ -45,6 +45,7 @@ SYSTEM_TABLES: Mapping[str, int] = {
     "_environment_variables": 3,
     "_session_requests": 4,
     "_upload_tokens": 5,
+    "_cron_jobs": 6,
     # Built-in sign-in (pyconvex.signin); numbered apart from the others to leave room.
     "_auth_accounts": 20,
     "_auth_sessions": 21,
@@ -64,6 +65,12 @@ SYSTEM_INDEXES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "_auth_sessions": {"by_subject": ("subject",)},
     "_auth_codes": {"by_account_kind": ("accountId", "kind")},
     "_auth_oauth_states": {"by_state": ("state",)},
+    # The scheduler takes due jobs in time order; completed ones are pruned by age.
+    "_scheduled_functions": {
+        "by_state_scheduled_time": ("state.kind", "scheduledTime"),
+        "by_completed_time": ("completedTime",),
+    },
+    "_cron_jobs": {"by_name": ("name",)},
 }
 
 
@@ -137,11 +144,21 @@ class Catalog:
         return catalog
 
     def with_system_tables(self) -> Catalog:
-        """Return a catalog with every system table (catalogs saved by older versions lack some)."""
+        """Return a catalog with every system table and index (older versions lack some).
+
+        A system index missing from an existing table is added as backfilling:
+        the database fills it from the table's documents before it is queried.
+        """
         catalog = self
         for name, number in SYSTEM_TABLES.items():
             if catalog.table(name) is None:
                 catalog = catalog._with_table_number(name, number)
+                continue
+            for index_name, fields in SYSTEM_INDEXES.get(name, {}).items():
+                if index_name not in catalog.tables[name].indexes:
+                    catalog = catalog.with_index(
+                        name, index_name, fields, IndexState.BACKFILLING, catalog.next_index_id
+                    )
         return catalog
 
     def table(self, name: str) -> TableInfo | None:

@@ -1,10 +1,13 @@
 """The ``ctx`` objects handed to queries, mutations and actions.
 
-=============  =======================================================
+=============  ===================================================================
 ``QueryCtx``     ``db`` (read-only), ``auth``, ``run_query``
-``MutationCtx``  ``db`` (read-write), ``auth``, ``run_query``, ``run_mutation``
-``ActionCtx``    ``auth``, ``run_query``, ``run_mutation``, ``run_action``
-=============  =======================================================
+``MutationCtx``  ``db`` (read-write), ``auth``, ``run_query``, ``run_mutation``, ``scheduler``
+``ActionCtx``    ``auth``, ``run_query``, ``run_mutation``, ``run_action``, ``scheduler``
+=============  ===================================================================
+
+``ctx.scheduler`` (``run_after``, ``run_at``, ``cancel``) is described in
+:mod:`pyconvex.functions.scheduler`.
 
 Database calls run eagerly, as JavaScript's promises do. An async handler
 ``await``s them (and may ``asyncio.gather`` several); a sync handler gets
@@ -266,6 +269,9 @@ class QueryCtx(_Ctx):
 class MutationCtx(_Ctx):
     """The context of a mutation."""
 
+    #: ``ctx.scheduler``: jobs written in this mutation's transaction (set by the executor).
+    scheduler: Any = None
+
     def __init__(
         self, db: DatabaseWriter, auth: Auth, run_query: Caller, run_mutation: Caller
     ) -> None:
@@ -280,6 +286,9 @@ class MutationCtx(_Ctx):
 
 class ActionCtx(_Ctx):
     """The context of an action: no ``db``; each call is its own transaction."""
+
+    #: ``ctx.scheduler``: each call commits at once (set by the executor).
+    scheduler: Any = None
 
     def __init__(
         self, auth: Auth, run_query: Caller, run_mutation: Caller, run_action: Caller

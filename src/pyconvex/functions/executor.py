@@ -23,7 +23,7 @@ import random
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pyconvex.knobs as knobs
 from pyconvex.database.committer import CommitConflict
@@ -51,9 +51,10 @@ from pyconvex.functions.context import (
     UserIdentity,
 )
 from pyconvex.functions.http_router import HttpActionDefinition
-from pyconvex.functions.logs import FunctionLogs
+from pyconvex.functions.logs import FunctionLogs, claim_trigger
 from pyconvex.functions.references import function_path
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
+from pyconvex.functions.scheduler import ActionScheduler, MutationScheduler, ScheduleBudget
 from pyconvex.functions.storage import ActionStorage, FileService, MutationStorage, QueryStorage
 from pyconvex.functions.workers import (
     ExecutionInterrupted,
@@ -67,7 +68,7 @@ from pyconvex.values.ids import id_to_binary
 from pyconvex.values.limits import check_function_value
 from pyconvex.values.model import Undefined, normalize_value
 
-__all__ = ["ActionResult", "Executor", "MutationResult", "QueryResult"]
+__all__ = ["ActionResult", "Executor", "MutationResult", "QueryResult", "TransactionHooks"]
 
 _monotonic = __import__("time").monotonic
 
@@ -112,6 +113,20 @@ class ActionResult:
 
     value: Any
     log_lines: list[str] = field(default_factory=list)
+
+
+class TransactionHooks(Protocol):
+    """System writes made in a mutation's own transaction, around the handler.
+
+    The job runner records a scheduled mutation's outcome with them, so the
+    outcome commits (or retries) together with the mutation's writes.
+    """
+
+    def before(self, transaction: Transaction) -> None:
+        """Called before the handler runs (each attempt)."""
+
+    def after(self, transaction: Transaction, value: Any) -> None:
+        """Called after the handler returned ``value``, before the commit."""
 
 
 class _Budget:
@@ -314,6 +329,7 @@ class Executor:
         identity: dict[str, Any] | UserIdentity | None = None,
         allow_internal: bool = False,
         request: tuple[str, int] | None = None,
+        hooks: TransactionHooks | None = None,
     ) -> MutationResult:
         """Run a mutation to commit, retrying OCC conflicts.
 
@@ -322,6 +338,7 @@ class Executor:
                 recorded in the same transaction as the mutation's writes, and a
                 repeat of a committed request returns the recorded result and
                 commit ts without running the function again (exactly once).
+            hooks: system writes to make in the mutation's transaction (the scheduler's).
 
         Raises:
             OptimisticConcurrencyControlFailure: it conflicted on every attempt.
@@ -329,7 +346,7 @@ class Executor:
         definition = self.resolve(target, FunctionKind.MUTATION, allow_internal=allow_internal)
         who = _identity(identity)
         with _RunRecord(self.logs, definition) as record:
-            result = await self._run_mutation(definition, args, who, request)
+            result = await self._run_mutation(definition, args, who, request, hooks)
             record.lines = result.log_lines
             return result
 
@@ -339,6 +356,7 @@ class Executor:
         args: Any,
         who: UserIdentity | None,
         request: tuple[str, int] | None = None,
+        hooks: TransactionHooks | None = None,
     ) -> MutationResult:
         backoff = knobs.OCC_INITIAL_BACKOFF_SECONDS
         conflict: Conflict | None = None
@@ -346,7 +364,9 @@ class Executor:
             replayed = _recorded_request(self.database, request)
             if replayed is not None:
                 return replayed
-            transaction, value, lines = await self._execute_mutation(definition, args, who, request)
+            transaction, value, lines = await self._execute_mutation(
+                definition, args, who, request, hooks
+            )
             if value is _ALREADY_RECORDED:
                 replayed = _recorded_request(self.database, request)
                 assert replayed is not None  # it was visible in a snapshot already
@@ -370,18 +390,19 @@ class Executor:
         args: Any,
         identity: UserIdentity | None,
         request: tuple[str, int] | None = None,
+        hooks: TransactionHooks | None = None,
     ) -> tuple[Transaction, Any, list[str]]:
         if definition.is_async:
             try:
                 return await self._inline(
                     lambda: self._mutation_in_worker(
-                        definition, args, identity, request, watched=False
+                        definition, args, identity, request, hooks, watched=False
                     )
                 )
             except Preempted:
                 pass  # it holds the loop too long: run it where it can block only itself
         return await self._mutations.run(
-            lambda: self._mutation_in_worker(definition, args, identity, request)
+            lambda: self._mutation_in_worker(definition, args, identity, request, hooks)
         )
 
     async def _mutation_in_worker(
@@ -390,6 +411,7 @@ class Executor:
         args: Any,
         identity: UserIdentity | None,
         request: tuple[str, int] | None = None,
+        hooks: TransactionHooks | None = None,
         *,
         watched: bool = True,
     ) -> tuple[Transaction, Any, list[str]]:
@@ -397,8 +419,12 @@ class Executor:
         if request is not None and _find_request(transaction, request) is not None:
             # Committed by a concurrent replay since we looked: answer from its record.
             return transaction, _ALREADY_RECORDED, []
+        if hooks is not None:
+            hooks.before(transaction)
         execution = _Execution(self, transaction, identity, watched=watched)
         value = await execution.run_top(definition, args)
+        if hooks is not None:
+            hooks.after(transaction, value)
         if request is not None:
             transaction.system_writes = True
             transaction.insert(
@@ -415,21 +441,34 @@ class Executor:
         *,
         identity: dict[str, Any] | UserIdentity | None = None,
         allow_internal: bool = False,
+        scheduled_job: str | None = None,
     ) -> ActionResult:
-        """Run an action."""
+        """Run an action.
+
+        Args:
+            scheduled_job: the ``_scheduled_functions`` ID it runs for, if any.
+        """
         definition = self.resolve(target, FunctionKind.ACTION, allow_internal=allow_internal)
         who = _identity(identity)
         with _RunRecord(self.logs, definition) as record:
-            result = await self._actions.run(lambda: self._action_in_worker(definition, args, who))
+            result = await self._actions.run(
+                lambda: self._action_in_worker(definition, args, who, scheduled_job)
+            )
             record.lines = result.log_lines
             return result
 
     async def _action_in_worker(
-        self, definition: FunctionDefinition, args: Any, identity: UserIdentity | None
+        self,
+        definition: FunctionDefinition,
+        args: Any,
+        identity: UserIdentity | None,
+        scheduled_job: str | None = None,
     ) -> ActionResult:
         async def body() -> Any:
             checked = _validated_args(definition, args, None)
-            ctx = self.action_context(identity, sync=not definition.is_async)
+            ctx = self.action_context(
+                identity, sync=not definition.is_async, scheduled_job=scheduled_job
+            )
             result = await _invoke(definition, ctx, checked)
             return _validated_return(definition, result, None)
 
@@ -508,7 +547,13 @@ class Executor:
                 log_lines=tuple(lines),
             )
 
-    def action_context(self, identity: UserIdentity | None, *, sync: bool = False) -> ActionCtx:
+    def action_context(
+        self,
+        identity: UserIdentity | None,
+        *,
+        sync: bool = False,
+        scheduled_job: str | None = None,
+    ) -> ActionCtx:
         """An action's ``ctx`` (also used by HTTP actions): each call its own transaction."""
 
         async def query(reference: Any, args: Any) -> Any:
@@ -536,6 +581,9 @@ class Executor:
             ctx = ActionCtx(Auth(identity, False), query, mutation, action)
         if self.files is not None:
             ctx.storage = ActionStorage(self.files, sync)
+        ctx.scheduler = ActionScheduler(
+            self.database, self.registry, parent_job=scheduled_job, sync=sync
+        )
         return ctx
 
     def _blocking(
@@ -569,6 +617,8 @@ class _Execution:
         self.budget: _Budget | None = None
         self.watched = watched
         self.lines: list[str] = []
+        #: What this transaction scheduled (nested mutations share it).
+        self.scheduled = ScheduleBudget()
 
     async def run_top(self, definition: FunctionDefinition, args: Any) -> Any:
         limit = self.executor.user_timeout_seconds
@@ -655,6 +705,9 @@ class _Execution:
         ctx = MutationCtx(writer, auth, run_query, self._nested(FunctionKind.MUTATION, sync))
         if files is not None:
             ctx.storage = MutationStorage(files, self.transaction, sync)
+        ctx.scheduler = MutationScheduler(
+            self.transaction, self.executor.registry, self.scheduled, sync=sync
+        )
         return ctx
 
     def _nested(self, kind: FunctionKind, sync: bool) -> Callable[[Any, Any], Any]:
@@ -710,9 +763,11 @@ class _RunRecord:
     def __enter__(self) -> _RunRecord:
         self._start = _monotonic()
         self._wall = _wall_ms()
+        self._trigger, self._trigger_token = claim_trigger()
         return self
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        self._trigger_token.var.reset(self._trigger_token)
         lines = self.lines if error is None else console.log_lines_of(error)
         self._logs.record(
             path=self._definition.path or "?",
@@ -722,6 +777,7 @@ class _RunRecord:
             outcome="success" if error is None else "failure",
             error=None if error is None else _error_text(error),
             log_lines=tuple(lines),
+            trigger=self._trigger,
         )
 
 

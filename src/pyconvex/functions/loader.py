@@ -1,4 +1,4 @@
-"""Load an app's ``convex/`` folder: its function modules and its schema.
+"""Load an app's ``convex/`` folder: its function modules, schema, routes and cron jobs.
 
 Modules are imported by file path under a private package name, so the app's
 folder called ``convex`` never shadows the PyPI ``convex`` client package.
@@ -19,8 +19,9 @@ from typing import Any
 
 from pyconvex.auth.config import Provider, parse_auth_config
 from pyconvex.database.schema import Schema
-from pyconvex.errors import PyConvexError, SchemaError
+from pyconvex.errors import CronJobError, PyConvexError, SchemaError
 from pyconvex.functions import console
+from pyconvex.functions.cron import Crons
 from pyconvex.functions.http_router import HttpRouter
 from pyconvex.functions.registry import Registry
 
@@ -36,6 +37,7 @@ class LoadedApp:
     Attributes:
         http_router: the router of ``http.py`` (None without one).
         auth_providers: the providers of ``auth_config.py`` (none without one).
+        crons: the cron jobs of ``crons.py`` (None without one).
     """
 
     registry: Registry
@@ -43,6 +45,7 @@ class LoadedApp:
     modules: dict[str, types.ModuleType]
     http_router: HttpRouter | None = None
     auth_providers: tuple[Provider, ...] = ()
+    crons: Crons | None = None
 
 
 def load_app(folder: str | Path) -> LoadedApp:
@@ -53,6 +56,7 @@ def load_app(folder: str | Path) -> LoadedApp:
         SchemaError: ``schema.py`` does not define a schema.
         PyConvexError: ``http.py`` does not define a router.
         AuthConfigError: ``auth_config.py`` declares an invalid provider.
+        CronJobError: ``crons.py`` does not define its cron jobs, or defines an invalid one.
         Exception: whatever an app module raised while importing.
     """
     root = Path(folder).resolve()
@@ -89,7 +93,8 @@ def _load(root: Path, package: str) -> LoadedApp:
     functions = {k: m for k, m in modules.items() if k not in SPECIAL_MODULES}
     router = _router_of(modules.get("http"))
     providers = parse_auth_config(modules.get("auth_config"))
-    return LoadedApp(Registry.from_modules(functions), schema, modules, router, providers)
+    crons = _crons_of(modules.get("crons"))
+    return LoadedApp(Registry.from_modules(functions), schema, modules, router, providers, crons)
 
 
 _GENERATED_STUB = """\
@@ -153,3 +158,13 @@ def _router_of(module: Any) -> HttpRouter | None:
         if isinstance(value, HttpRouter):
             return value
     raise PyConvexError("convex/http.py must define its router: `http = http_router()`")
+
+
+def _crons_of(module: Any) -> Crons | None:
+    if module is None:
+        return None
+    for attribute in ("crons", "default"):
+        value = getattr(module, attribute, None)
+        if isinstance(value, Crons):
+            return value
+    raise CronJobError("convex/crons.py must define its cron jobs: `crons = cron_jobs()`")

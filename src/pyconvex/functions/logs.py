@@ -8,13 +8,38 @@ cursor, with long polling) and calls listeners (``pyconvex dev`` prints runs).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FunctionLogs", "FunctionRun", "format_run"]
+__all__ = ["FunctionLogs", "FunctionRun", "claim_trigger", "format_run", "triggered_by"]
+
+#: What started the next top-level run (the scheduler, a cron job); None: a client.
+_trigger: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "pyconvex_run_trigger", default=None
+)
+
+
+@contextmanager
+def triggered_by(trigger: str) -> Iterator[None]:
+    """Label the runs started inside this block (``"scheduled"``, ``'cron "name"'``)."""
+    token = _trigger.set(trigger)
+    try:
+        yield
+    finally:
+        _trigger.reset(token)
+
+
+def claim_trigger() -> tuple[str | None, contextvars.Token[str | None]]:
+    """The label of a run that starts now; its nested calls are not labeled again.
+
+    Reset the returned token when the run ends.
+    """
+    return _trigger.get(), _trigger.set(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +55,7 @@ class FunctionRun:
         outcome: ``"success"`` or ``"failure"``.
         error: the error message of a failure.
         log_lines: the function's own log lines (``[LOG] ...``).
+        trigger: what started it, when not a client: ``"scheduled"`` or ``'cron "name"'``.
     """
 
     id: int
@@ -40,6 +66,7 @@ class FunctionRun:
     outcome: str
     error: str | None = None
     log_lines: tuple[str, ...] = field(default=())
+    trigger: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form served by the admin logs endpoint."""
@@ -52,6 +79,7 @@ class FunctionRun:
             "outcome": self.outcome,
             "error": self.error,
             "logLines": list(self.log_lines),
+            "trigger": self.trigger,
         }
 
     @classmethod
@@ -66,6 +94,7 @@ class FunctionRun:
             data["outcome"],
             data.get("error"),
             tuple(data.get("logLines", ())),
+            data.get("trigger"),
         )
 
 
@@ -73,7 +102,8 @@ def format_run(run: FunctionRun) -> str:
     """A run as terminal lines: a header, then its log lines and error, indented."""
     letter = {"query": "Q", "mutation": "M", "action": "A", "http": "H"}.get(run.kind, "?")
     mark = "✓" if run.outcome == "success" else "✗"
-    lines = [f"{mark} {letter} {run.path} ({run.duration_ms:.1f} ms)"]
+    source = f" [{run.trigger}]" if run.trigger else ""
+    lines = [f"{mark} {letter} {run.path} ({run.duration_ms:.1f} ms){source}"]
     lines += [f"    {line}" for line in run.log_lines]
     if run.error:
         lines += [f"    {line}" for line in run.error.splitlines()]
@@ -101,16 +131,27 @@ class FunctionLogs:
             self._next_id += 1
             self._runs.append(run)
             waiters, self._waiters = self._waiters, []
-        for listener in list(self._listeners):
+            listeners = list(self._listeners)
+        for listener in listeners:
             listener(run)
         for loop, event in waiters:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(event.set)
         return run
 
-    def add_listener(self, listener: Callable[[FunctionRun], None]) -> None:
-        """Call ``listener(run)`` for every run from now on (on the recording thread)."""
-        self._listeners.append(listener)
+    def add_listener(
+        self, listener: Callable[[FunctionRun], None], *, replay: bool = False
+    ) -> None:
+        """Call ``listener(run)`` for every run from now on (on the recording thread).
+
+        With ``replay``, first for the runs still buffered, each run exactly once
+        (the scheduler may have run jobs before the listener was added).
+        """
+        with self._lock:
+            earlier = list(self._runs) if replay else []
+            self._listeners.append(listener)
+        for run in earlier:
+            listener(run)
 
     def since(self, cursor: int, limit: int = 500) -> tuple[list[FunctionRun], int]:
         """Runs with ``id > cursor`` (oldest first) and the cursor to continue from."""

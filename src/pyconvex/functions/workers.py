@@ -172,6 +172,7 @@ class Watchdog:
             self._next += 1
             self._watched[self._next] = _Watched(threading.get_ident(), deadline)
             if self._thread is None:
+                _ignore_swallowed_interrupts()
                 self._thread = threading.Thread(
                     target=self._run, name="pyconvex-watchdog", daemon=True
                 )
@@ -238,6 +239,33 @@ class _Inline:
         self.fire_at = fire_at
 
 
+_filter_lock = threading.Lock()
+_filter_installed = False
+
+
+def _ignore_swallowed_interrupts() -> None:
+    """Drop the report of an interrupt that landed in a GC or weakref callback.
+
+    An asynchronous exception is delivered at the thread's next bytecode, which
+    may belong to a callback the garbage collector runs meanwhile; Python then
+    ignores it and reports it as "unraisable". That is expected: the monitor
+    fires again and the watchdog's deadline still holds. Other reports pass on.
+    """
+    global _filter_installed
+    with _filter_lock:
+        if _filter_installed:
+            return
+        _filter_installed = True
+        previous = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            if isinstance(unraisable.exc_value, (Preempted, ExecutionInterrupted)):
+                return
+            previous(unraisable)
+
+        sys.unraisablehook = hook
+
+
 class InlineMonitor:
     """Preempts executions that run inline on an event loop and hold it too long.
 
@@ -268,6 +296,7 @@ class InlineMonitor:
                 threading.get_ident(), frame, _monotonic() + self._threshold
             )
             if self._thread is None:
+                _ignore_swallowed_interrupts()
                 self._thread = threading.Thread(
                     target=self._run, name="pyconvex-inline-monitor", daemon=True
                 )

@@ -12,6 +12,13 @@
 Functions run exactly as they do in the server: real transactions, real
 validation, OCC, the determinism guard and worker threads, on the in-memory
 store by default or on a SQLite file.
+
+Scheduled functions run once a test asks for them, as in ``convex-test``::
+
+    async with ConvexTest(schema, modules, clock=ManualClock()) as t:
+        await t.mutation("messages:sendLater", {...})    # ctx.scheduler.run_after(5000, ...)
+        t.clock.advance(5)
+        await t.finish_scheduled_functions()            # what is due now has run
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pyconvex.clock import Clock
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
 from pyconvex.functions.executor import Executor
+from pyconvex.functions.job_runner import JobRunner
 from pyconvex.functions.loader import load_app
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
 from pyconvex.storage.base import Persistence
@@ -58,10 +66,14 @@ class ConvexTest:
         clock: Clock | None = None,
         _shared: tuple[Database, Executor, Persistence] | None = None,
         _identity: dict[str, Any] | None = None,
+        _root: ConvexTest | None = None,
     ) -> None:
         self.identity = _identity
+        self._scheduler: JobRunner | None = None
+        self._root = _root or self
         if _shared is not None:
             self.database, self.executor, self.persistence = _shared
+            self.clock = self.database.clock
             self._owner = False
             return
         registry, schema = _registry(schema, modules)
@@ -69,6 +81,8 @@ class ConvexTest:
             SqlitePersistence(sqlite_path) if sqlite_path is not None else MemoryPersistence()
         )
         self.database = Database(self.persistence, clock=clock)
+        #: The clock the deployment reads (advance a ``ManualClock`` to make jobs due).
+        self.clock = self.database.clock
         self.database.apply_schema(schema)
         self.executor = Executor(self.database, registry)
         self._owner = True
@@ -76,7 +90,9 @@ class ConvexTest:
     def with_identity(self, claims: dict[str, Any]) -> ConvexTest:
         """A view of the same backend whose calls are made as the user ``claims`` describe."""
         return ConvexTest(
-            _shared=(self.database, self.executor, self.persistence), _identity=claims
+            _shared=(self.database, self.executor, self.persistence),
+            _identity=claims,
+            _root=self._root,
         )
 
     async def query(self, reference: Any, args: dict[str, Any] | None = None) -> Any:
@@ -110,8 +126,25 @@ class ConvexTest:
         )
         return result.value
 
+    async def finish_scheduled_functions(self, timeout_seconds: float = 10.0) -> None:
+        """Run the scheduled functions due now, and those they schedule for now, to the end.
+
+        From the first call on, due jobs keep running in the background as in a
+        deployment. Jobs scheduled later run once the clock reaches them.
+
+        Raises:
+            TimeoutError: jobs were still running or due after ``timeout_seconds``.
+        """
+        root = self._root
+        if root._scheduler is None:
+            root._scheduler = JobRunner(self.executor)
+            root._scheduler.start()
+        await root._scheduler.idle(timeout_seconds)
+
     def close(self) -> None:
         """Stop the executor and the database, and close the store."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
         if not self._owner:
             return
         self.executor.close()
