@@ -11,6 +11,7 @@ import os
 __all__ = [
     "ACTION_CONCURRENCY",
     "ACTION_TIMEOUT_SECONDS",
+    "ADMIN_COUNT_LIMIT",
     "ARRAY_MAX_ELEMENTS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
@@ -99,3 +100,6 @@ ACTION_TIMEOUT_SECONDS = _float("ACTION_TIMEOUT_SECONDS", 600.0)
 #: How long a query or mutation may hold its caller's event loop before it is moved
 #: to a worker thread (it then runs there from the start, with the full time limit).
 INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)
+
+#: Documents the dashboard counts in a table before it shows "N+" (counting scans).
+ADMIN_COUNT_LIMIT = _int("ADMIN_COUNT_LIMIT", 100_000)

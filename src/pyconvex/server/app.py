@@ -18,7 +18,17 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
-from pyconvex.server import admin, admin_code, admin_data, storage, sync
+from pyconvex.server import (
+    admin,
+    admin_code,
+    admin_data,
+    dashboard,
+    dashboard_api,
+    metrics,
+    storage,
+    sync,
+)
+from pyconvex.server.changes import ChangeFeed
 from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
 from pyconvex.server.sync import SyncHub
@@ -45,6 +55,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
         production: hide the details of non-``ConvexError`` failures from clients.
     """
     hub = SyncHub(backend, production=production)
+    deployment_metrics = metrics.DeploymentMetrics(backend, hub)
     app = Starlette(
         routes=[
             *routes(backend, production=production),
@@ -53,6 +64,9 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
             *admin_code.routes(backend),
             *storage.routes(backend),
             *sync.routes(hub),
+            *dashboard_api.routes(backend, ChangeFeed(backend.database)),
+            *metrics.routes(deployment_metrics),
+            *dashboard.routes(),
         ],
         middleware=[
             Middleware(_CollapseSlashes),
@@ -69,4 +83,5 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
         ],
     )
     app.state.sync_hub = hub  # live connections and the shared query cache
+    app.state.metrics = deployment_metrics  # what /metrics serves (pyconvex dev --metrics-port)
     return app

@@ -77,9 +77,11 @@ class QueryCache:
         self._running: dict[tuple[Any, ...], tuple[int, asyncio.Future[QueryOutcome]]] = {}
         self._max_entries = max_entries
         self.executions = 0
+        self.lookups = 0  # hits = lookups - executions (metrics)
 
     async def get(self, key: tuple[Any, ...], ts: int, run: Any) -> QueryOutcome:
         """The outcome of ``key`` at snapshot ``ts``, running ``run(ts)`` only if needed."""
+        self.lookups += 1
         entry = self._entries.get(key)
         if entry is not None and entry.ts <= ts <= entry.valid_through:
             return entry.outcome
