@@ -17,7 +17,7 @@ def main() -> None:
 
 def _register() -> None:
     # Command modules attach themselves to ``main`` when imported.
-    from pyconvex.cli import data, deploy, dev, env, init, logs, run  # noqa: F401
+    from pyconvex.cli import dashboard, data, deploy, dev, env, init, logs, run  # noqa: F401
 
 
 _register()

@@ -63,9 +63,7 @@ class ChangeFeed:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(event.set)
 
-    def changed(
-        self, since: int, tables: Collection[str] | None
-    ) -> tuple[int, list[str] | None]:
+    def changed(self, since: int, tables: Collection[str] | None) -> tuple[int, list[str] | None]:
         """Tables among ``tables`` (None: any) that commits after ``since`` touched.
 
         Returns:

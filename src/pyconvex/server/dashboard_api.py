@@ -154,9 +154,7 @@ class _DashboardApi:
         table = request.path_params["table"]
         if request.method == "POST":
             value = _document_value(await _json_body(request))
-            document_id = await asyncio.to_thread(
-                data.insert_document, self.database, table, value
-            )
+            document_id = await asyncio.to_thread(data.insert_document, self.database, table, value)
             return {"id": document_id}
         return await self._page(table, request)
 
@@ -239,9 +237,7 @@ class _DashboardApi:
                         raise RequestError(413, "PayloadTooLarge", "The file is too large.")
                     spool.write(chunk)
                 spool.seek(0)
-                storage_id = await asyncio.to_thread(
-                    files.store_file, _chunks(spool), content_type
-                )
+                storage_id = await asyncio.to_thread(files.store_file, _chunks(spool), content_type)
             return {"storageId": storage_id}
         params = request.query_params
         page = await asyncio.to_thread(

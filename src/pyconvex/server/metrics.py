@@ -134,7 +134,8 @@ class DeploymentMetrics(Collector):
             total = self.registry.get_sample_value(
                 "pyconvex_function_duration_seconds_sum", {"kind": kind}
             )
-            figures["meanDurationMs"] = total / count * 1000 if count and total is not None else None
+            mean = total / count * 1000 if count and total is not None else None
+            figures["meanDurationMs"] = mean
         return {
             "uptimeSeconds": time.monotonic() - self.started,
             "latestTs": str(self.backend.database.latest_ts),  # ns: too big for JS numbers
