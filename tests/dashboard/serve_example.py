@@ -73,7 +73,14 @@ def main() -> None:
     backend.set_url(url)
     job = seed(backend.database)
     print(json.dumps({"url": url, "adminKey": backend.admin_key, "jobId": job}), flush=True)
-    uvicorn.run(create_app(backend), host="127.0.0.1", port=port, log_level="warning")
+    # Long polls (live updates, logs) must not hold up the end of the test.
+    uvicorn.run(
+        create_app(backend),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
 
 
 if __name__ == "__main__":
