@@ -197,3 +197,17 @@ def test_a_reload_picks_up_an_edited_helper_module(tmp_path: Path) -> None:
         assert asyncio.run(backend.executor.run_query("api:get", {})).value == 2
     finally:
         backend.close()
+
+
+def test_dev_serves_metrics_on_their_own_port(tmp_path: Path) -> None:
+    import httpx
+
+    port, metrics_port = free_port(), free_port()
+    project = make_project(tmp_path / "app", port, {"notes.py": NOTES})
+    with DevServer(project, port, "--metrics-port", str(metrics_port)) as dev:
+        dev.wait_for(f"metrics: http://127.0.0.1:{metrics_port}/metrics")
+        dev.value("mutation", "notes:add", {"text": "x"})
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert "pyconvex_commits_total 1.0" in scraped
+        # The deployment's own /metrics still wants the admin key.
+        assert httpx.get(f"{dev.url}/metrics").status_code == 401

@@ -139,7 +139,7 @@ def dev(
         if listener is not None:
             listener.close()
         if metrics_server is not None:
-            metrics_server.shutdown()
+            metrics_server.close()
         backend.close()
 
 

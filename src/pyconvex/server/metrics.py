@@ -49,7 +49,13 @@ from pyconvex.server.admin import require_admin
 from pyconvex.server.errors import RequestError
 from pyconvex.server.sync import SyncHub
 
-__all__ = ["DURATION_BUCKETS_SECONDS", "DeploymentMetrics", "routes", "serve_metrics"]
+__all__ = [
+    "DURATION_BUCKETS_SECONDS",
+    "DeploymentMetrics",
+    "MetricsServer",
+    "routes",
+    "serve_metrics",
+]
 
 #: Upper bounds of the function-duration histogram buckets (seconds).
 DURATION_BUCKETS_SECONDS: tuple[float, ...] = (
@@ -218,14 +224,28 @@ def routes(metrics: DeploymentMetrics) -> list[Route]:
     ]
 
 
-def serve_metrics(metrics: DeploymentMetrics, host: str, port: int) -> Any:
-    """Serve ``/metrics`` without authentication on ``host:port`` (a daemon thread).
+class MetricsServer:
+    """``/metrics`` served on a port of its own, from a daemon thread; :meth:`close` stops it."""
 
-    Returns the HTTP server; call its ``shutdown()`` to stop it. Whoever can
-    reach the port can read the figures (never data, keys or function
-    arguments): bind it to loopback or a private network.
+    def __init__(self, metrics: DeploymentMetrics, host: str, port: int) -> None:
+        from prometheus_client import start_http_server
+
+        self._server, self._thread = start_http_server(port, addr=host, registry=metrics.registry)
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve_metrics(metrics: DeploymentMetrics, host: str, port: int) -> MetricsServer:
+    """Serve ``/metrics`` without authentication on ``host:port``.
+
+    Whoever can reach the port can read the figures (never data, keys or
+    function arguments): bind it to loopback or a private network.
+
+    Raises:
+        OSError: the port cannot be bound.
     """
-    from prometheus_client import start_http_server
-
-    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
-    return server
+    return MetricsServer(metrics, host, port)
