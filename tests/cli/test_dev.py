@@ -206,6 +206,7 @@ def test_dev_serves_metrics_on_their_own_port(tmp_path: Path) -> None:
     project = make_project(tmp_path / "app", port, {"notes.py": NOTES})
     with DevServer(project, port, "--metrics-port", str(metrics_port)) as dev:
         dev.wait_for(f"metrics: http://127.0.0.1:{metrics_port}/metrics")
+        assert f"dashboard: {dev.url}/dashboard/" in dev.output
         dev.value("mutation", "notes:add", {"text": "x"})
         scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert "pyconvex_commits_total 1.0" in scraped

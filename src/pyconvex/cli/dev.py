@@ -114,6 +114,7 @@ def dev(
             f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)"
         )
         click.echo(f"  admin key: {backend.admin_key}")
+        click.echo(f"  dashboard: {url}/dashboard/ (or `pyconvex dashboard`)")
         click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")
         _print_runs(backend)
         if watch and not production:

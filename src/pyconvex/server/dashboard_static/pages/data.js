@@ -6,6 +6,7 @@ import { describe, example } from "../validators.js";
 import { ParseError, format, formatInline, fromWire, parse, toWire, userFields } from "../values.js";
 
 const PAGE_SIZE = 50;
+const MAX_PAGE = 1000; // the server's largest page
 const OPERATORS = [
   ["eq", "="],
   ["neq", "≠"],
@@ -255,7 +256,7 @@ export function mount(container, args) {
     const params = {
       index: state.index,
       order: state.order,
-      numItems: Math.max(PAGE_SIZE, keep),
+      numItems: Math.min(MAX_PAGE, Math.max(PAGE_SIZE, keep)),
       cursor: reset ? "" : state.cursor,
       filters: state.filters.length
         ? JSON.stringify(state.filters.map((f) => ({ field: f.field, op: f.op, value: toWire(f.value) })))
