@@ -88,7 +88,13 @@ const scenarios = {
       .locator('#documents td[data-field="title"]')
       .evaluateAll((cells) => cells.map((c) => c.textContent));
     const keyKept = await page.evaluate(() => sessionStorage.getItem("pyconvex.adminKey") !== null);
-    return { tables, titles, documentType, indexes, filtered, keyKept };
+    // What `pyconvex dashboard` opens: the key in the fragment signs in, then leaves the URL.
+    const handed = await (await browser.newContext()).newPage();
+    handed.setDefaultTimeout(TIMEOUT);
+    await handed.goto(`${url}/dashboard/#adminKey=${encodeURIComponent(adminKey)}`);
+    await handed.waitForSelector("#tables button");
+    const handedOffUrl = handed.url();
+    return { tables, titles, documentType, indexes, filtered, keyKept, handedOffUrl };
   },
 
   // A wrong admin key is refused on the sign-in form.

@@ -104,6 +104,8 @@ def test_sign_in_and_browse_a_table(deployment: dict[str, str]) -> None:
     # Filtering by a field keeps only the matching document.
     assert seen["filtered"] == ['"write the docs"']
     assert seen["keyKept"] is True
+    # Signed in from the URL fragment `pyconvex dashboard` opens; the key left the address bar.
+    assert seen["handedOffUrl"] == f"{deployment['url']}/dashboard/#/data"
     assert (ARTIFACTS / "sign-in.png").exists() and (ARTIFACTS / "data.png").exists()
 
 
