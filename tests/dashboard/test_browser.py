@@ -2,10 +2,10 @@
 
 A real server process serves the chat example (``serve_example.py``); each test
 runs one scenario of ``drive.mjs`` and checks what the page showed. Screenshots
-of every page land in ``tests/dashboard/artifacts/`` (git-ignored).
+of every page land in ``test-artifacts/dashboard/`` (git-ignored).
 
 Marked ``browser`` (excluded by default): ``.venv/bin/pytest -m browser tests/dashboard``.
-``scripts/install`` installs chromium and the pinned playwright-core.
+``scripts/install-browser`` installs chromium and the pinned playwright-core.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
-ARTIFACTS = HERE / "artifacts"
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     if not CHROMIUM.exists() or not (HERE / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("chromium or playwright-core is missing: run ./scripts/install")
+        pytest.fail("chromium or playwright-core is missing: run ./scripts/install-browser")
     data = tmp_path_factory.mktemp("dashboard-data")
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.dashboard.serve_example", str(_free_port()), str(data)],
@@ -71,7 +71,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen[str]) -> None:
 
 def drive(deployment: dict[str, str], scenario: str, **options: Any) -> dict[str, Any]:
     """Run one scenario of drive.mjs; return the JSON it printed."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     node = shutil.which("node") or "node"
     result = subprocess.run(
         [

@@ -6,8 +6,8 @@ read done only when metrics are scraped):
 * commits: a commit listener on the database counts durable commits;
 * OCC: the executor's ``occ_conflicts`` and ``occ_retries`` tallies;
 * sync: live WebSocket connections and their subscribed queries, read from the
-  :class:`~pyconvex.server.sync.SyncHub` at scrape time; query-cache lookups
-  and executions from its shared cache (hits = lookups - executions);
+  :class:`~pyconvex.server.sync.SyncHub` at scrape time; query-cache hits and
+  executions (misses) from its shared cache;
 * function runs by kind and outcome, and their durations, from a listener on
   the function-run log (the one ``pyconvex logs`` reads).
 
@@ -151,8 +151,8 @@ class DeploymentMetrics(Collector):
             "connections": len(self.hub.connections),
             "subscriptions": self.subscriptions(),
             "queryCache": {
-                "lookups": cache.lookups,
-                "hits": cache.lookups - cache.executions,
+                "lookups": cache.hits + cache.executions,
+                "hits": cache.hits,
                 "misses": cache.executions,
             },
             "functionRuns": runs,
@@ -192,7 +192,7 @@ class DeploymentMetrics(Collector):
         yield CounterMetricFamily(
             "pyconvex_query_cache_hits",
             "Subscription query results served from the shared cache.",
-            value=cache.lookups - cache.executions,
+            value=cache.hits,
         )
         yield CounterMetricFamily(
             "pyconvex_query_cache_misses",

@@ -77,13 +77,13 @@ class QueryCache:
         self._running: dict[tuple[Any, ...], tuple[int, asyncio.Future[QueryOutcome]]] = {}
         self._max_entries = max_entries
         self.executions = 0
-        self.lookups = 0  # hits = lookups - executions (metrics)
+        self.hits = 0
 
     async def get(self, key: tuple[Any, ...], ts: int, run: Any) -> QueryOutcome:
         """The outcome of ``key`` at snapshot ``ts``, running ``run(ts)`` only if needed."""
-        self.lookups += 1
         entry = self._entries.get(key)
         if entry is not None and entry.ts <= ts <= entry.valid_through:
+            self.hits += 1
             return entry.outcome
         running = self._running.get(key)
         if running is not None and running[0] == ts:
