@@ -22,6 +22,7 @@ __all__ = [
     "AUTH_TOKEN_MAX_BYTES",
     "ACTION_CONCURRENCY",
     "ACTION_TIMEOUT_SECONDS",
+    "ADMIN_COUNT_LIMIT",
     "ARRAY_MAX_ELEMENTS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
@@ -159,3 +160,5 @@ SCHEDULED_JOB_ARGS_MAX_BYTES = _int("SCHEDULED_JOB_ARGS_MAX_BYTES", 1 << 20)
 SCHEDULED_JOB_CONCURRENCY = _int("SCHEDULED_JOB_CONCURRENCY", 8)
 #: How long finished, failed and canceled jobs stay in ``_scheduled_functions``.
 SCHEDULED_JOB_RETENTION_SECONDS = _float("SCHEDULED_JOB_RETENTION_SECONDS", 7 * 24 * 3600.0)
+#: Documents the dashboard counts in a table before it shows "N+" (counting scans).
+ADMIN_COUNT_LIMIT = _int("ADMIN_COUNT_LIMIT", 100_000)

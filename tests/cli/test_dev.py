@@ -263,3 +263,18 @@ def test_the_chat_examples_crons_run_on_the_dev_server_and_show_in_its_log(
         }
         # Each calendar cron waits for its next time; the interval's is 5 minutes on.
         assert all(next_run > 0 for _, _, next_run in crons.values())
+
+
+def test_dev_serves_metrics_on_their_own_port(tmp_path: Path) -> None:
+    import httpx
+
+    port, metrics_port = free_port(), free_port()
+    project = make_project(tmp_path / "app", port, {"notes.py": NOTES})
+    with DevServer(project, port, "--metrics-port", str(metrics_port)) as dev:
+        dev.wait_for(f"metrics: http://127.0.0.1:{metrics_port}/metrics")
+        assert f"dashboard: {dev.url}/dashboard/" in dev.output
+        dev.value("mutation", "notes:add", {"text": "x"})
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert "pyconvex_commits_total 1.0" in scraped
+        # The deployment's own /metrics still wants the admin key.
+        assert httpx.get(f"{dev.url}/metrics").status_code == 401

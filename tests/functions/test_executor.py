@@ -63,6 +63,9 @@ async def test_occ_failure_after_every_retry_conflicts(
     with pytest.raises(OptimisticConcurrencyControlFailure) as caught:
         await t.mutation("sample:conflicting")
     assert attempts == knobs.OCC_MAX_RETRIES + 1
+    # Every attempt conflicted; all but the last were retried (the metrics' figures).
+    assert t.executor.occ_conflicts.value == knobs.OCC_MAX_RETRIES + 1
+    assert t.executor.occ_retries.value == knobs.OCC_MAX_RETRIES
     assert 'Documents read from or written to the "counters" table changed' in str(caught.value)
     assert counter in str(caught.value)
 

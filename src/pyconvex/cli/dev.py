@@ -76,6 +76,13 @@ _IGNORED_DIRS = frozenset({"__pycache__", "_generated"})
     help="Hide the details of failures other than ConvexError from clients (the logs keep "
     "them) and do not reload on file changes.",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Also serve Prometheus /metrics on this port of --host, without the admin key "
+    "(the deployment's own /metrics requires it).",
+)
 def dev(
     directory: Path,
     host: str,
@@ -84,6 +91,7 @@ def dev(
     files: str | None,
     watch: bool,
     production: bool,
+    metrics_port: int | None,
 ) -> None:
     """Serve the app in DIRECTORY (its convex/ folder) on a local deployment URL."""
     # Reloads re-import edited files; a bytecode cache keyed on the source's
@@ -111,6 +119,7 @@ def dev(
         ) from None
     stop = threading.Event()
     listener: socket.socket | None = None
+    metrics_server: Any = None
     try:
         port = port if port is not None else _configured_port(project)
         listener = _listen(host, port)
@@ -122,6 +131,7 @@ def dev(
         )
         click.echo(f"  admin key: {backend.admin_key}")
         click.echo(f"  files: {backend.files.store.location}")
+        click.echo(f"  dashboard: {url}/dashboard/ (or `pyconvex dashboard`)")
         click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")
         _print_runs(backend)
         if watch and not production:
@@ -130,8 +140,12 @@ def dev(
             )
             watcher.start()
             click.echo(f"  watching {functions} for changes (Ctrl-C to stop)")
+        app = create_app(backend, production=production)
+        if metrics_port is not None:
+            metrics_server = _serve_metrics(app, host, metrics_port)
+            click.echo(f"  metrics: http://{_url_host(host)}:{metrics_port}/metrics")
         config = uvicorn.Config(
-            create_app(backend, production=production),
+            app,
             log_level="warning",
             lifespan="off",
             # Long-polling `pyconvex logs` requests must not hold up Ctrl-C.
@@ -142,6 +156,8 @@ def dev(
         stop.set()
         if listener is not None:
             listener.close()
+        if metrics_server is not None:
+            metrics_server.close()
         backend.close()
 
 
@@ -221,6 +237,17 @@ def _print_runs(backend: Backend) -> None:
 
     # Replayed: scheduled jobs and crons may have run while the server was starting.
     logs.add_listener(show, replay=True)
+
+
+def _serve_metrics(app: Any, host: str, port: int) -> Any:
+    from pyconvex.server.metrics import serve_metrics
+
+    try:
+        return serve_metrics(app.state.metrics, host, port)
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot serve metrics on {host}:{port}: {error.strerror}"
+        ) from None
 
 
 def _configured_port(project: ProjectConfig) -> int:

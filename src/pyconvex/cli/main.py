@@ -17,7 +17,17 @@ def main() -> None:
 
 def _register() -> None:
     # Command modules attach themselves to ``main`` when imported.
-    from pyconvex.cli import codegen, data, deploy, dev, env, init, logs, run  # noqa: F401
+    from pyconvex.cli import (  # noqa: F401
+        codegen,
+        dashboard,
+        data,
+        deploy,
+        dev,
+        env,
+        init,
+        logs,
+        run,
+    )
 
 
 _register()

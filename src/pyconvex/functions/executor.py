@@ -64,6 +64,7 @@ from pyconvex.functions.workers import (
     Worker,
     WorkerPool,
 )
+from pyconvex.tally import Tally
 from pyconvex.values.ids import id_to_binary
 from pyconvex.values.limits import check_function_value
 from pyconvex.values.model import Undefined, normalize_value
@@ -199,6 +200,9 @@ class Executor:
         self.inline_monitor = InlineMonitor(knobs.INLINE_PREEMPT_SECONDS)
         #: File storage for ``ctx.storage`` (set by the backend; None: not configured).
         self.files: FileService | None = None
+        #: Commits refused by OCC, and how many of them were retried (for metrics).
+        self.occ_conflicts = Tally()
+        self.occ_retries = Tally()
         self._home: Worker | None = None
 
     def swap_registry(self, registry: Registry) -> None:
@@ -375,7 +379,9 @@ class Executor:
                 ts = await self.database.commit_async(transaction, origin=definition.path)
             except CommitConflict as error:
                 conflict = error.conflict
+                self.occ_conflicts.add()
                 if attempt < knobs.OCC_MAX_RETRIES:
+                    self.occ_retries.add()
                     # Full jitter spreads the retries of many conflicting callers apart.
                     await asyncio.sleep(_system_random.uniform(0, backoff))
                     backoff = min(backoff * 2, knobs.OCC_MAX_BACKOFF_SECONDS)

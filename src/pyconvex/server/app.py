@@ -18,7 +18,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyconvex.application import Backend
-from pyconvex.server import admin, admin_code, admin_data, signin, storage, sync
+from pyconvex.server import (
+    admin,
+    admin_code,
+    admin_data,
+    dashboard,
+    dashboard_api,
+    metrics,
+    signin,
+    storage,
+    sync,
+)
+from pyconvex.server.changes import ChangeFeed
 from pyconvex.server.http_actions import HttpActionsMiddleware
 from pyconvex.server.http_api import routes
 from pyconvex.server.sync import SyncHub
@@ -46,6 +57,7 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
     """
     hub = SyncHub(backend, production=production)
     backend.auth.redact = production  # production says less about refused tokens
+    deployment_metrics = metrics.DeploymentMetrics(backend, hub)
     app = Starlette(
         routes=[
             *routes(backend, production=production),
@@ -55,6 +67,9 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
             *storage.routes(backend),
             *signin.routes(backend),
             *sync.routes(hub),
+            *dashboard_api.routes(backend, ChangeFeed(backend.database)),
+            *metrics.routes(deployment_metrics),
+            *dashboard.routes(),
         ],
         middleware=[
             Middleware(_CollapseSlashes),
@@ -71,4 +86,5 @@ def create_app(backend: Backend, *, production: bool = False) -> Starlette:
         ],
     )
     app.state.sync_hub = hub  # live connections and the shared query cache
+    app.state.metrics = deployment_metrics  # what /metrics serves (pyconvex dev --metrics-port)
     return app

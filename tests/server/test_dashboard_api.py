@@ -1,0 +1,279 @@
+"""The dashboard's admin API (server/dashboard_api.py), over HTTP against a real backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pyconvex.application import Backend
+from pyconvex.database.schema import define_schema, define_table
+from pyconvex.functions.http_router import http_action, http_router
+from pyconvex.functions.registry import Registry
+from pyconvex.server.app import create_app
+from pyconvex.storage.memory import MemoryPersistence
+from pyconvex.values.json import encode_json
+from pyconvex.values.model import Int64
+from pyconvex.values.validators import v
+
+from . import api_app
+
+SCHEMA = define_schema(
+    {
+        "tasks": define_table({"title": v.string(), "rank": v.optional(v.int64())}).index(
+            "by_title", ["title"]
+        ),
+    }
+)
+
+
+@http_action
+async def ping(ctx: Any, request: Any) -> Any:
+    return None
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[Backend]:
+    router = http_router()
+    router.route(path="/ping", method="GET", handler=ping)
+    backend = Backend(
+        MemoryPersistence(),
+        Registry.from_modules({"api": api_app}),
+        SCHEMA,
+        http_router=router,
+    )
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(backend))
+    assert backend.admin_key is not None
+    headers = {"Authorization": f"Convex {backend.admin_key}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=headers
+    ) as http:
+        yield http
+
+
+ENDPOINTS = [
+    ("GET", "/api/admin/tables"),
+    ("GET", "/api/admin/tables/tasks/documents"),
+    ("POST", "/api/admin/tables/tasks/documents"),
+    ("GET", "/api/admin/documents/x"),
+    ("PATCH", "/api/admin/documents/x"),
+    ("PUT", "/api/admin/documents/x"),
+    ("DELETE", "/api/admin/documents/x"),
+    ("GET", "/api/admin/changes"),
+    ("GET", "/api/admin/functions"),
+    ("GET", "/api/admin/storage"),
+    ("POST", "/api/admin/storage"),
+    ("DELETE", "/api/admin/storage/x"),
+    ("POST", "/api/admin/scheduled_functions/x/cancel"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+async def test_every_endpoint_requires_the_admin_key(
+    backend: Backend, method: str, path: str
+) -> None:
+    transport = httpx.ASGITransport(app=create_app(backend))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as anonymous:
+        missing = await anonymous.request(method, path)
+        assert missing.status_code == 401 and missing.json()["code"] == "MissingAdminKey"
+        wrong = await anonymous.request(method, path, headers={"Authorization": "Convex nope"})
+        assert wrong.status_code == 403 and wrong.json()["code"] == "BadDeployKey"
+
+
+async def insert(client: httpx.AsyncClient, table: str, value: dict[str, Any]) -> str:
+    answer = await client.post(f"/api/admin/tables/{table}/documents", json={"value": value})
+    assert answer.status_code == 200, answer.text
+    document_id: str = answer.json()["id"]
+    return document_id
+
+
+async def test_tables_with_counts_indexes_and_the_schema(client: httpx.AsyncClient) -> None:
+    await insert(client, "tasks", {"title": "a"})
+    body = (await client.get("/api/admin/tables")).json()
+    [tasks] = body["tables"]
+    assert tasks["name"] == "tasks" and tasks["count"] == 1
+    assert [i["name"] for i in tasks["indexes"]] == ["by_creation_time", "by_title"]
+    assert body["schema"]["tables"][0]["tableName"] == "tasks"
+    system = (await client.get("/api/admin/tables?system=1")).json()["tables"]
+    assert {"_storage", "_scheduled_functions"} <= {t["name"] for t in system}
+
+
+async def test_documents_page_by_index_with_cursor_and_filters(client: httpx.AsyncClient) -> None:
+    for title in ("b", "a", "c"):
+        await insert(client, "tasks", {"title": title, "rank": encode_json(Int64(len(title)))})
+    first = (
+        await client.get(
+            "/api/admin/tables/tasks/documents",
+            params={"index": "by_title", "order": "asc", "numItems": 2},
+        )
+    ).json()
+    assert [d["title"] for d in first["page"]] == ["a", "b"]
+    assert first["page"][0]["rank"] == {"$integer": "AQAAAAAAAAA="}  # int64 stays int64
+    assert isinstance(first["ts"], str) and not first["isDone"]
+    rest = (
+        await client.get(
+            "/api/admin/tables/tasks/documents",
+            params={"index": "by_title", "order": "asc", "cursor": first["continueCursor"]},
+        )
+    ).json()
+    assert [d["title"] for d in rest["page"]] == ["c"] and rest["isDone"]
+    filters = json.dumps([{"field": "title", "op": "neq", "value": "b"}])
+    filtered = (
+        await client.get("/api/admin/tables/tasks/documents", params={"filters": filters})
+    ).json()
+    assert [d["title"] for d in filtered["page"]] == ["c", "a"]  # newest first by default
+
+
+async def test_bad_page_requests_are_refused_with_a_code(client: httpx.AsyncClient) -> None:
+    url = "/api/admin/tables/tasks/documents"
+    cases = [
+        ({"index": "by_nothing"}, "InvalidQuery"),
+        ({"order": "sideways"}, "BadRequest"),
+        ({"numItems": "0"}, "BadRequest"),
+        ({"filters": "not json"}, "BadRequest"),
+        ({"filters": json.dumps([{"field": "title", "op": "like", "value": "x"}])}, "InvalidQuery"),
+        ({"cursor": "garbage"}, "InvalidCursor"),
+    ]
+    for params, code in cases:
+        answer = await client.get(url, params=params)
+        assert answer.status_code == 400 and answer.json()["code"] == code, params
+
+
+async def test_a_document_that_breaks_the_schema_is_a_convex_style_error(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post("/api/admin/tables/tasks/documents", json={"value": {"title": 3}})
+    assert answer.status_code == 400
+    error = answer.json()
+    assert error["code"] == "SchemaValidationError"
+    assert error["message"].startswith(
+        'Failed to insert or update a document in table "tasks" because it does not match the '
+        "schema"
+    )
+    not_a_document = await client.post("/api/admin/tables/tasks/documents", json={"value": 3})
+    assert not_a_document.status_code == 400 and not_a_document.json()["code"] == "BadJsonBody"
+
+
+async def test_read_patch_replace_and_delete_a_document(client: httpx.AsyncClient) -> None:
+    task = await insert(client, "tasks", {"title": "a"})
+    url = f"/api/admin/documents/{task}"
+    assert (await client.get(url)).json()["document"]["title"] == "a"
+    patched = await client.patch(url, json={"value": {"rank": {"$integer": "AgAAAAAAAAA="}}})
+    assert patched.json()["document"]["rank"] == {"$integer": "AgAAAAAAAAA="}
+    refused = await client.patch(url, json={"value": {"rank": 2.5}})
+    assert refused.status_code == 400 and refused.json()["code"] == "SchemaValidationError"
+    replaced = (await client.put(url, json={"value": {"title": "b"}})).json()["document"]
+    assert replaced["title"] == "b" and "rank" not in replaced and replaced["_id"] == task
+    assert (await client.delete(url)).json() == {"document": None}
+    assert (await client.get(url)).json() == {"document": None}
+    again = await client.delete(url)
+    assert again.status_code == 400 and "nonexistent document" in again.json()["message"]
+
+
+async def test_changes_long_poll_wakes_on_a_write_to_the_table(
+    client: httpx.AsyncClient,
+) -> None:
+    page = (await client.get("/api/admin/tables/tasks/documents")).json()
+    since = page["ts"]
+    idle = (await client.get("/api/admin/changes", params={"since": since})).json()
+    assert idle == {"ts": since, "tables": []}
+    waiting = asyncio.create_task(
+        client.get("/api/admin/changes", params={"since": since, "tables": "tasks", "wait": 10})
+    )
+    await insert(client, "tasks", {"title": "new"})
+    answer = (await asyncio.wait_for(waiting, 5)).json()
+    assert answer["tables"] == ["tasks"] and int(answer["ts"]) > int(since)
+    bad = await client.get("/api/admin/changes", params={"since": "yesterday"})
+    assert bad.status_code == 400
+
+
+async def test_functions_with_kinds_visibility_and_validators(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/admin/functions")).json()
+    functions = {f["path"]: f for f in body["functions"]}
+    assert functions["api:double"] == {
+        "path": "api:double",
+        "kind": "query",
+        "visibility": "public",
+        "args": {
+            "type": "object",
+            "value": {"n": {"fieldType": {"type": "bigint"}, "optional": False}},
+        },
+        "returns": None,
+    }
+    assert functions["api:hidden"]["visibility"] == "internal"
+    assert functions["api:add_twice"]["kind"] == "action"
+    assert functions["api:echo"]["args"] is None
+    assert body["httpRoutes"] == [{"method": "GET", "path": "/ping"}]
+
+
+async def test_running_internal_functions_returns_value_and_log_lines(
+    client: httpx.AsyncClient,
+) -> None:
+    # The dashboard runs functions through /api/function with the admin key.
+    hidden = await client.post("/api/function", json={"path": "api:hidden", "args": {}})
+    assert hidden.json()["value"] == "secret"
+    chatty = await client.post(
+        "/api/function",
+        json={"path": "api:chatty", "args": {"text": "hi"}, "format": "convex_encoded_json"},
+    )
+    body = chatty.json()
+    assert body["status"] == "success"
+    assert "[LOG] saving hi 3" in body["logLines"]
+
+
+async def test_files_upload_list_serve_and_delete(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    uploaded = await client.post(
+        "/api/admin/storage", content=b"hello", headers={"Content-Type": "text/plain"}
+    )
+    storage_id = uploaded.json()["storageId"]
+    [row] = (await client.get("/api/admin/storage")).json()["page"]
+    assert row["_id"] == storage_id and row["contentType"] == "text/plain"
+    assert row["size"] == 5.0 and row["url"].endswith(f"/api/storage/{storage_id}")
+    served = await client.get(f"/api/storage/{storage_id}")
+    assert served.content == b"hello" and served.headers["content-type"].startswith("text/plain")
+    assert (await client.delete(f"/api/admin/storage/{storage_id}")).json() == {
+        "deleted": storage_id
+    }
+    assert (await client.get("/api/admin/storage")).json()["page"] == []
+    assert (await client.get(f"/api/storage/{storage_id}")).status_code == 404
+    gone = await client.delete(f"/api/admin/storage/{storage_id}")
+    assert gone.status_code == 404 and gone.json()["code"] == "FileNotFound"
+
+
+async def test_cancel_a_pending_scheduled_function(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    transaction = backend.database.begin(writable=True)
+    transaction.system_writes = True
+    job = transaction.insert(
+        "_scheduled_functions",
+        {
+            "name": "api:add",
+            "args": [{"text": "x"}],
+            "scheduledTime": 0.0,
+            "state": {"kind": "pending"},
+        },
+    )
+    backend.database.commit(transaction).result()
+    canceled = (await client.post(f"/api/admin/scheduled_functions/{job}/cancel")).json()["job"]
+    assert canceled["state"] == {"kind": "canceled"} and "completedTime" in canceled
+    pending = json.dumps([{"field": "state.kind", "op": "eq", "value": "pending"}])
+    listed = await client.get(
+        "/api/admin/tables/_scheduled_functions/documents", params={"filters": pending}
+    )
+    assert listed.json()["page"] == []
+    task = await insert(client, "tasks", {"title": "not a job"})
+    missing = await client.post(f"/api/admin/scheduled_functions/{task}/cancel")
+    assert missing.status_code == 404 and missing.json()["code"] == "ScheduledFunctionNotFound"
