@@ -34,6 +34,7 @@ if (mode === "fanout") {
   const writes = Number(count);
   const sent = new Map();
   const latencies = [];
+  const commitLatencies = [];
   let deliveries = 0;
   let initial = 0;
   let caughtUp = 0;
@@ -44,11 +45,16 @@ if (mode === "fanout") {
     socket.on("message", (data) => {
       const message = JSON.parse(data);
       if (message.type !== "Transition") return;
+      // The commit ts is the wall clock at commit (ns, little-endian u64): same machine,
+      // so arrival minus it is the commit-to-subscriber latency.
+      const arrived = performance.timeOrigin + performance.now();
+      const committed = Number(Buffer.from(message.endVersion.ts, "base64").readBigUInt64LE(0)) / 1e6;
       for (const change of message.modifications) {
         if (change.type !== "QueryUpdated") continue;
         if (!sent.has(change.value)) { initial += 1; continue; }
         deliveries += 1;
         latencies.push(performance.now() - sent.get(change.value));
+        commitLatencies.push(arrived - committed);
         // Coalescing may skip an intermediate value (every client still sees
         // each state it is shown whole); done once all have the last value.
         if (change.value === writes) { caughtUp += 1; if (caughtUp === sockets.length) done(); }
@@ -71,10 +77,13 @@ if (mode === "fanout") {
   await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
+  commitLatencies.sort((a, b) => a - b);
   console.log(JSON.stringify({ deliveries, seconds, expected: writes * sockets.length, caughtUp,
     p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
+    commitP50: percentile(commitLatencies, 0.5), commitP99: percentile(commitLatencies, 0.99),
     writeP50: percentile(writeTimes, 0.5), writeMax: writeTimes[writeTimes.length - 1] }));
   sockets.forEach((s) => s.terminate());
+  process.exit(0); // nothing else may keep the process alive (the 60 s guard timer)
 } else if (mode === "broadcast") {
   const total = Number(count);
   const sockets = await openMany(() => open("/bench/ws"), Number(n));

@@ -39,6 +39,7 @@ __all__ = [
     "PAGINATION_MAX_ITEMS",
     "QUERY_CONCURRENCY",
     "S3_PART_BYTES",
+    "SYNC_QUEUED_MUTATIONS_MAX",
     "SCHEDULED_FUNCTIONS_ARGS_MAX_BYTES",
     "SCHEDULED_FUNCTIONS_PER_MUTATION_MAX",
     "SCHEDULED_JOB_ARGS_MAX_BYTES",
@@ -162,3 +163,7 @@ SCHEDULED_JOB_CONCURRENCY = _int("SCHEDULED_JOB_CONCURRENCY", 8)
 SCHEDULED_JOB_RETENTION_SECONDS = _float("SCHEDULED_JOB_RETENTION_SECONDS", 7 * 24 * 3600.0)
 #: Documents the dashboard counts in a table before it shows "N+" (counting scans).
 ADMIN_COUNT_LIMIT = _int("ADMIN_COUNT_LIMIT", 100_000)
+
+#: Mutations one sync connection may have queued; past it the server stops reading
+#: that socket until one finishes (backpressure, so memory stays bounded).
+SYNC_QUEUED_MUTATIONS_MAX = _int("SYNC_QUEUED_MUTATIONS_MAX", 1000)

