@@ -432,6 +432,11 @@ async def test_system_tables_are_readable_but_their_secrets_never_leave() -> Non
                         f"/api/admin/tables/{table}/documents", params={"filters": guess}
                     )
                     assert refused.status_code == 400 and "secret" in refused.json()["message"]
+            # Nor sorted by: a page's cursor carries the index key of its last row.
+            by_state = await client.get(
+                "/api/admin/tables/_auth_oauth_states/documents", params={"index": "by_state"}
+            )
+            assert by_state.status_code == 400 and "cannot be sorted by" in by_state.text
             assert '"email":"ada@example.com"' in seen[1]  # the rest of a row is shown
             everything = "".join(seen)
             for secret in secrets:

@@ -21,7 +21,8 @@ Data
         so only matching rows are read. Answers ``{"page", "isDone",
         "continueCursor", "ts"}``. System tables are readable; their secrets
         (sign-in password and token hashes, OAuth verifiers) read
-        ``"[redacted]"`` and cannot be filtered on.
+        ``"[redacted]"``; they cannot be filtered on, nor pages read in the
+        order of an index on them (a cursor holds its last row's index key).
     ``POST /api/admin/tables/{table}/documents`` ``{"value": {...}}``
         Inserts a document (creating the table); answers ``{"id"}``.
     ``GET|PATCH|PUT|DELETE /api/admin/documents/{id}``
@@ -181,18 +182,14 @@ class _DashboardApi:
         order = params.get("order") or "desc"
         if order not in ("asc", "desc"):
             raise RequestError(400, "BadRequest", 'order must be "asc" or "desc"')
+        index = params.get("index") or BY_CREATION_TIME
         filters = _filters(params.get("filters"))
-        secret = SECRET_FIELDS.get(table, frozenset())
-        for item in filters:
-            if item.field.partition(".")[0] in secret:
-                raise RequestError(
-                    400, "BadRequest", f"{table}.{item.field} is secret: it cannot be filtered on"
-                )
+        self._refuse_secrets(table, index, filters)
         page = await asyncio.to_thread(
             data.page_documents,
             self.database,
             table,
-            index=params.get("index") or BY_CREATION_TIME,
+            index=index,
             order=order,
             cursor=params.get("cursor") or None,
             num_items=_whole(params.get("numItems"), "numItems", 50, 1, _MAX_PAGE),
@@ -200,6 +197,26 @@ class _DashboardApi:
         )
         rows = [encode_json(_redacted(table, d)) for d in page["page"]]
         return {**page, "page": rows, "ts": str(page["ts"])}
+
+    def _refuse_secrets(self, table: str, index: str, filters: list[data.FieldFilter]) -> None:
+        """Refuse reads that would reveal a secret field of a system table.
+
+        Filters on it would let one guess it; paging an index on it would hand
+        it out in the cursor (which holds the index key of the page's last row).
+        """
+        secret = SECRET_FIELDS.get(table)
+        if not secret:
+            return
+        info = self.database.state.catalog.table(table)
+        indexed = info.indexes[index].fields if info is not None and index in info.indexes else ()
+        for field, use in [
+            *((f.field, "filtered on") for f in filters),
+            *((f, "sorted by") for f in indexed),
+        ]:
+            if field.partition(".")[0] in secret:
+                raise RequestError(
+                    400, "BadRequest", f"{table}.{field} is secret: it cannot be {use}"
+                )
 
     async def document(self, request: Request) -> Any:
         document_id = request.path_params["id"]
