@@ -48,6 +48,15 @@ async function signedIn(browser, hash = "#/data") {
   return page;
 }
 
+// An admin API call from the page, with the key the page signed in with.
+async function request(page, path) {
+  return page.evaluate(async (target) => {
+    const key = sessionStorage.getItem("pyconvex.adminKey");
+    const response = await fetch(target, { headers: { Authorization: `Convex ${key}` } });
+    return response.json();
+  }, path);
+}
+
 async function rowOf(page, title) {
   const row = page.locator("#documents tr", { hasText: title });
   await row.first().waitFor();
@@ -88,13 +97,66 @@ const scenarios = {
       .locator('#documents td[data-field="title"]')
       .evaluateAll((cells) => cells.map((c) => c.textContent));
     const keyKept = await page.evaluate(() => sessionStorage.getItem("pyconvex.adminKey") !== null);
+    // Sorting: the same documents in the other direction, then by another index.
+    await page.click("#filters button"); // drop the filter
+    await page.waitForFunction(() => document.querySelectorAll("#documents tr[data-id]").length === 2);
+    const titlesNow = () =>
+      page.locator('#documents td[data-field="title"]').evaluateAll((cells) => cells.map((c) => c.textContent));
+    const descending = await titlesNow();
+    await page.selectOption("#order", "asc");
+    await page.waitForFunction((first) => document.querySelector('#documents td[data-field="title"]')?.textContent !== first, descending[0]);
+    const ascending = await titlesNow();
+    await page.selectOption("#index", "by_status");
+    await page.waitForFunction(() => document.querySelectorAll("#documents tr[data-id]").length === 2);
+    const byStatus = await page.locator('#documents td[data-field="status"]').allTextContents();
     // What `pyconvex dashboard` opens: the key in the fragment signs in, then leaves the URL.
     const handed = await (await browser.newContext()).newPage();
     handed.setDefaultTimeout(TIMEOUT);
     await handed.goto(`${url}/dashboard/#adminKey=${encodeURIComponent(adminKey)}`);
     await handed.waitForSelector("#tables button");
     const handedOffUrl = handed.url();
-    return { tables, titles, documentType, indexes, filtered, keyKept, handedOffUrl };
+    return {
+      tables,
+      titles,
+      documentType,
+      indexes,
+      filtered,
+      keyKept,
+      handedOffUrl,
+      descending,
+      ascending,
+      byStatus,
+    };
+  },
+
+  // System tables: listed after the app's, readable, their secrets redacted.
+  async "system-tables"(browser) {
+    const page = await signedIn(browser);
+    await page.waitForSelector("#tables button");
+    await page.check("#show-system");
+    await page.waitForSelector("#system-tables");
+    const tableOrder = await page.locator("#tables button").evaluateAll((buttons) =>
+      buttons.map((b) => [b.dataset.table, b.dataset.system === "1"]),
+    );
+    await page.click('#tables button[data-table="_auth_sessions"]');
+    await page.waitForSelector('#documents td[data-field="secretHash"]');
+    const sessionSecret = await page.textContent('#documents td[data-field="secretHash"]');
+    const sessionSubject = await page.textContent('#documents td[data-field="subject"]');
+    await shot(page, "data-system-tables");
+    await page.click('#tables button[data-table="_auth_accounts"]');
+    await page.waitForSelector('#documents td[data-field="secret"]');
+    const accountSecret = await page.textContent('#documents td[data-field="secret"]');
+    const accountEmail = await page.textContent('#documents td[data-field="email"]');
+    const pageText = await page.textContent("body");
+    return {
+      tableOrder,
+      sessionSecret,
+      sessionSubject,
+      accountSecret,
+      accountEmail,
+      argonShown: pageText.includes("$argon2"),
+      errors: page.errors,
+    };
   },
 
   // A wrong admin key is refused on the sign-in form.
@@ -139,12 +201,26 @@ const scenarios = {
     await rowOf(watcher, options.newTitle);
     const sameDocument = await watcher.evaluate(() => window.notReloaded === true);
     await shot(watcher, "data-live-update");
+    const watcherTitles = await watcher
+      .locator('#documents td[data-field="title"]')
+      .evaluateAll((cells) => cells.map((c) => c.textContent));
+    // Insert a document: the watcher shows it; delete it: the watcher drops it.
+    await editor.click("#add-document");
+    await editor.fill("#editor-text", options.inserted);
+    await editor.click("#editor-save");
+    await editor.waitForSelector("#editor-text", { state: "detached" });
+    const added = await rowOf(watcher, "added from the dashboard");
+    const insertedSeen = (await added.textContent()).includes("routine");
+    const remove = (await rowOf(editor, "added from the dashboard")).locator('button[data-action="delete"]');
+    await remove.click();
+    await remove.click(); // confirm
+    await watcher.locator("#documents tr", { hasText: "added from the dashboard" }).waitFor({ state: "detached" });
     return {
       schemaError,
-      watcherTitles: await watcher
-        .locator('#documents td[data-field="title"]')
-        .evaluateAll((cells) => cells.map((c) => c.textContent)),
+      watcherTitles,
       sameDocument,
+      insertedSeen,
+      deletedSeen: true,
       errors: [...editor.errors, ...watcher.errors],
     };
   },
@@ -167,6 +243,12 @@ const scenarios = {
     await page.click("#run-function");
     await page.waitForSelector("#function-status");
     const internalStatus = await page.textContent("#function-status");
+    // A call that fails (its arguments are refused) shows the error and is logged as a failure.
+    await page.click('#functions button[data-path="tasks:get"]');
+    await page.fill("#function-args", '{ id: "not an id" }');
+    await page.click("#run-function");
+    await page.waitForSelector("#function-status");
+    const failedStatus = await page.textContent("#function-status");
     await page.goto(`${url}/dashboard/#/logs`);
     const entry = page.locator('#logs .log[data-path="actions:handleWebhook"]');
     await entry.first().waitFor();
@@ -176,7 +258,37 @@ const scenarios = {
     await page.fill("#log-search", "webhook");
     await entry.first().waitFor();
     await shot(page, "logs");
-    return { validator, status, value, logLines, internalStatus, logEntry, errors: page.errors };
+    await page.fill("#log-search", "");
+    const shown = () =>
+      page.locator("#logs .log").evaluateAll((runs) => runs.map((r) => [r.dataset.path, r.dataset.kind, r.dataset.outcome]));
+    await page.selectOption("#log-kind", "mutation");
+    await page.locator('#logs .log[data-path="tasks:cleanup"]').first().waitFor();
+    const mutationsOnly = await shown();
+    await page.selectOption("#log-kind", "");
+    await page.check("#log-failures");
+    await page.locator('#logs .log[data-path="tasks:get"]').first().waitFor();
+    const failuresOnly = await shown();
+    // Runs the scheduler started say so (the interval cron ran when the server started).
+    await page.uncheck("#log-failures");
+    await page.fill("#log-search", "categorize pending");
+    await page.locator('#logs .log[data-path="tasks:categorizePending"] .badge.trigger').first().waitFor();
+    const cronTrigger = await page
+      .locator('#logs .log[data-path="tasks:categorizePending"] .badge.trigger')
+      .first()
+      .textContent();
+    return {
+      cronTrigger,
+      validator,
+      status,
+      value,
+      logLines,
+      internalStatus,
+      failedStatus,
+      logEntry,
+      mutationsOnly,
+      failuresOnly,
+      errors: page.errors,
+    };
   },
 
   // Cancel a pending scheduled function.
@@ -193,7 +305,27 @@ const scenarios = {
     await canceled.waitFor();
     const after = await canceled.getAttribute("data-state");
     await shot(page, "scheduler-canceled");
-    return { before, after, errors: page.errors };
+    // Cron jobs with their schedule, next run and (once they ran) last run and result.
+    const cron = (name) => page.locator(`#crons tr[data-name="${name}"]`);
+    const cell = (name, field) => cron(name).locator(`td[data-field="${field}"]`).textContent();
+    await cron("send daily digest").waitFor();
+    const digest = {
+      function: await cell("send daily digest", "function"),
+      schedule: await cell("send daily digest", "schedule"),
+      nextRun: await cell("send daily digest", "nextRun"),
+      lastRun: await cell("send daily digest", "lastRun"),
+    };
+    // The interval cron runs when deployed: its last run shows up (live) once it finished.
+    await page.waitForFunction(
+      () => document.querySelector('#crons tr[data-name="categorize pending tasks"] td[data-field="lastRun"]')?.textContent !== "never",
+    );
+    const interval = {
+      schedule: await cell("categorize pending tasks", "schedule"),
+      lastRun: await cell("categorize pending tasks", "lastRun"),
+      lastResult: await cell("categorize pending tasks", "lastResult"),
+    };
+    await shot(page, "scheduler-crons");
+    return { before, after, digest, interval, errors: page.errors };
   },
 
   // Files (upload, preview, delete), environment variables and health.
@@ -230,6 +362,44 @@ const scenarios = {
     await page.waitForSelector("#env-error .error");
     const envError = await page.textContent("#env-error");
     await shot(page, "env");
+    const greeting = page.locator('#env tr[data-name="GREETING"]');
+    await greeting.locator("input").fill("hi there");
+    await greeting.locator("button", { hasText: "Save" }).click();
+    await page.waitForFunction(
+      () => document.querySelector('#env tr[data-name="GREETING"] input')?.value === "hi there" && !document.querySelector("#env-error .error"),
+    );
+    const envAfterEdit = await request(page, "/api/admin/env");
+    await greeting.locator("button", { hasText: "Remove" }).click();
+    await greeting.waitFor({ state: "detached" });
+    const envAfterRemove = await request(page, "/api/admin/env");
+
+    // A client subscribed over the sync protocol, as an app's frontend would be (from a
+    // page of the deployment's origin: chromium blocks loopback sockets from about:blank).
+    const app = await page.context().newPage();
+    await app.goto(`${url}/dashboard/`);
+    await app.evaluate(
+      (base) =>
+        new Promise((resolve, reject) => {
+          const socket = new WebSocket(`${base.replace("http", "ws")}/api/1.48.0/sync`);
+          window.appSocket = socket;
+          socket.onopen = () => {
+            socket.send(JSON.stringify({ type: "Connect", sessionId: crypto.randomUUID(), connectionCount: 0 }));
+            socket.send(
+              JSON.stringify({
+                type: "ModifyQuerySet",
+                baseVersion: 0,
+                newVersion: 1,
+                modifications: [{ type: "Add", queryId: 0, udfPath: "tasks:list", args: [{}] }],
+              }),
+            );
+          };
+          socket.onmessage = (event) => {
+            if (JSON.parse(event.data).type === "Transition") resolve();
+          };
+          socket.onerror = () => reject(new Error("the sync socket failed"));
+        }),
+      url,
+    );
 
     await page.goto(`${url}/dashboard/#/health`);
     await page.waitForSelector('[data-metric="commits-per-second"] .figure');
@@ -237,11 +407,15 @@ const scenarios = {
     await page.waitForFunction(
       () => !document.querySelector('[data-metric="commits-per-second"] .figure').textContent.includes("…"),
     );
+    await page.waitForFunction(
+      () => document.querySelector('[data-metric="subscriptions"] .figure')?.textContent === "1",
+    );
     const health = await page.locator("#health .card").evaluateAll((cards) =>
       Object.fromEntries(cards.map((c) => [c.dataset.metric, c.querySelector(".figure").textContent])),
     );
     await shot(page, "health");
-    return { fileRow, preview, envError, health, errors: page.errors };
+    await app.close();
+    return { fileRow, preview, envError, envAfterEdit, envAfterRemove, health, errors: page.errors };
   },
 };
 

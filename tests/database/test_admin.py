@@ -61,8 +61,11 @@ def test_tables_list_counts_indexes_and_schema(database: Database) -> None:
     assert tasks["documentType"]["type"] == "object"
     assert tasks["documentType"]["value"]["rank"]["optional"] is True
     assert tables["notes"]["documentType"] is None
-    with_system = {t["name"] for t in admin.list_tables(database, include_system=True)}
-    assert {"_storage", "_scheduled_functions"} <= with_system
+    with_system = [t["name"] for t in admin.list_tables(database, include_system=True)]
+    assert {"_storage", "_scheduled_functions", "_auth_sessions"} <= set(with_system)
+    # User tables first ("_" sorts before lowercase letters), then system tables, by name.
+    assert with_system[:2] == ["notes", "tasks"]
+    assert with_system[2:] == sorted(with_system[2:])
 
 
 def test_counting_stops_at_the_limit(database: Database) -> None:
@@ -105,6 +108,46 @@ def test_filters_compare_fields(database: Database) -> None:
     assert [d["title"] for d in ranked["page"]] == ["t3"]
 
 
+def test_filters_an_index_answers_read_only_its_range(database: Database) -> None:
+    ids = add_tasks(database, 12)  # t0, t2, ... t10 are done
+    admin.patch_document(database, ids[11], {"done": True, "rank": Int64(5)})
+    admin.patch_document(database, ids[4], {"rank": Int64(9)})
+    # Eight rows read at most: a scan of the whole table stops before it finds them all.
+    done = admin.page_documents(
+        database,
+        "tasks",
+        index="by_done",
+        order="asc",
+        filters=[admin.FieldFilter("done", "eq", True)],
+        maximum_rows_read=8,
+    )
+    assert [d["title"] for d in done["page"]] == ["t0", "t2", "t4", "t6", "t8", "t10", "t11"]
+    assert done["isDone"] is True
+    scanned = admin.page_documents(
+        database, "tasks", filters=[admin.FieldFilter("done", "eq", True)], maximum_rows_read=8
+    )
+    assert scanned["isDone"] is False and len(scanned["page"]) < 7
+    # A bound on the next key field (_creationTime) and a filter the index cannot answer.
+    middle = admin.page_documents(
+        database,
+        "tasks",
+        index="by_done",
+        order="desc",
+        filters=[
+            admin.FieldFilter("done", "eq", True),
+            admin.FieldFilter("_creationTime", "gt", done["page"][1]["_creationTime"]),
+            admin.FieldFilter("_creationTime", "lte", done["page"][5]["_creationTime"]),
+            admin.FieldFilter("rank", "neq", Int64(9)),
+        ],
+    )
+    assert [d["title"] for d in middle["page"]] == ["t10", "t8", "t6"]
+    # Filters on other fields than the index's stay filters.
+    ranked = admin.page_documents(
+        database, "tasks", index="by_done", filters=[admin.FieldFilter("rank", "eq", Int64(5))]
+    )
+    assert [d["title"] for d in ranked["page"]] == ["t11"]
+
+
 def test_bad_reads_are_query_errors(database: Database) -> None:
     add_tasks(database, 1)
     with pytest.raises(QueryError, match="Unknown filter operator"):
@@ -141,39 +184,6 @@ def test_writes_are_validated_like_mutations(database: Database) -> None:
 def test_system_tables_cannot_be_written(database: Database) -> None:
     with pytest.raises(DocumentError, match="System tables"):
         admin.insert_document(database, "_storage", {"size": 1.0})
-
-
-def scheduled_job(database: Database, state: dict[str, object]) -> str:
-    transaction = database.begin(writable=True)
-    transaction.system_writes = True
-    job = transaction.insert(
-        admin.SCHEDULED_FUNCTIONS_TABLE,
-        {"name": "jobs:run", "args": [{}], "scheduledTime": 1000.0, "state": state},
-    )
-    database.commit(transaction).result()
-    return job
-
-
-def test_cancel_turns_a_pending_job_canceled(database: Database) -> None:
-    job = scheduled_job(database, {"kind": "pending"})
-    row = admin.cancel_scheduled_function(database, job, now_ms=5000.0)
-    assert row["state"] == {"kind": "canceled"} and row["completedTime"] == 5000.0
-    stored = database.begin(writable=False).get(job, system=True)
-    assert stored is not None and stored["state"] == {"kind": "canceled"}
-
-
-def test_cancel_leaves_jobs_that_are_not_pending(database: Database) -> None:
-    done = scheduled_job(database, {"kind": "success"})
-    row = admin.cancel_scheduled_function(database, done, now_ms=5000.0)
-    assert row["state"] == {"kind": "success"} and "completedTime" not in row
-
-
-def test_cancel_refuses_ids_that_are_not_scheduled_jobs(database: Database) -> None:
-    [task] = add_tasks(database, 1)
-    with pytest.raises(DocumentError, match="not found"):
-        admin.cancel_scheduled_function(database, task, now_ms=0.0)
-    with pytest.raises(DocumentError, match="Invalid scheduled function ID"):
-        admin.cancel_scheduled_function(database, "nope", now_ms=0.0)
 
 
 def test_a_conflicting_write_is_retried_in_a_fresh_transaction(database: Database) -> None:

@@ -137,3 +137,15 @@ async def test_digest_report_and_cleanup(backend: ConvexTest) -> None:
     assert report["tasksByStatus"] == {"done": 2.0, "todo": 1.0}
     assert await backend.mutation("tasks:cleanup") == 1  # only the long-done task
     assert len(await backend.query("tasks:list", {"status": "done"})) == 1
+
+
+async def test_the_weekly_report_can_be_scheduled_on_demand(backend: ConvexTest) -> None:
+    job = await backend.mutation("reports:scheduleWeekly", {})
+    assert await backend.query("reports:latest") is None  # not before the job runs
+    await backend.finish_scheduled_functions()
+    assert (await backend.query("reports:latest"))["kind"] == "weekly"
+
+    async def state(ctx: Any) -> Any:
+        return (await ctx.db.system.get(job))["state"]
+
+    assert await backend.run(state) == {"kind": "success"}

@@ -11,7 +11,7 @@ import pytest
 
 from pyconvex import cron_jobs, internal
 from pyconvex.errors import CronJobError
-from pyconvex.functions.cron import cron_expression, next_run
+from pyconvex.functions.cron import cron_expression, describe_schedule, next_run
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -224,3 +224,34 @@ def test_times_are_utc_whatever_the_servers_time_zone() -> None:
     second, _ = next_run(schedule, first, first)
     assert when(first) == datetime(2024, 3, 10, 9, 0, tzinfo=UTC)
     assert second - first == 24 * HOUR
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"type": "interval", "minutes": 5.0}, "every 5 minutes"),
+        ({"type": "interval", "hours": 1}, "every 1 hour"),
+        ({"type": "hourly", "minuteUTC": 7.0}, "hourly at :07 UTC"),
+        ({"type": "daily", "hourUTC": 0.0, "minuteUTC": 0.0}, "daily at 00:00 UTC"),
+        (
+            {"type": "weekly", "dayOfWeek": "monday", "hourUTC": 9, "minuteUTC": 30},
+            "weekly on monday at 09:30 UTC",
+        ),
+        (
+            {"type": "monthly", "day": 31.0, "hourUTC": 17, "minuteUTC": 5},
+            "monthly on day 31 at 17:05 UTC",
+        ),
+        ({"type": "cron", "cron": "0 */2 * * *"}, "cron 0 */2 * * * (UTC)"),
+    ],
+)
+def test_schedules_read_in_words(spec: dict[str, object], words: str) -> None:
+    # Stored specs come back with float numbers; they read as whole ones.
+    assert describe_schedule(spec) == words
+
+
+def test_a_schedule_without_a_minute_reads_with_the_minute_it_runs_at() -> None:
+    minute = int(cron_expression({"type": "daily", "hourUTC": 4}, "tidy").split()[0])
+    assert (
+        describe_schedule({"type": "daily", "hourUTC": 4}, "tidy")
+        == f"daily at 04:{minute:02d} UTC"
+    )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import zipfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,3 +70,23 @@ async def test_every_module_the_page_imports_is_shipped(client: httpx.AsyncClien
     shipped = {str(p.relative_to(ASSETS_DIR)) for p in ASSETS_DIR.rglob("*.js")}
     assert seen == shipped  # nothing missing, nothing unused
     assert (await client.get("/dashboard/style.css")).status_code == 200
+
+
+def test_the_built_wheel_ships_every_asset(tmp_path: Path) -> None:
+    # Running the dashboard needs no Node: the files are in the package as built for PyPI.
+    root = Path(__file__).parents[2]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = tmp_path.glob("pyconvex-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if "/dashboard_static/" in name}
+    assets = {
+        "pyconvex/server/dashboard_static/" + str(path.relative_to(ASSETS_DIR))
+        for path in ASSETS_DIR.rglob("*")
+        if path.is_file()
+    }
+    assert shipped == assets and "pyconvex/server/dashboard_static/index.html" in shipped

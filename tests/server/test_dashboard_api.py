@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from pyconvex import cron_jobs
 from pyconvex.application import Backend
 from pyconvex.database.schema import define_schema, define_table
 from pyconvex.functions.http_router import http_action, http_router
-from pyconvex.functions.registry import Registry
+from pyconvex.functions.registry import FunctionKind, Registry
 from pyconvex.server.app import create_app
+from pyconvex.signin.config import OAuthProviderConfig, SignInConfig
+from pyconvex.signin.store import SECRET_FIELDS
 from pyconvex.storage.memory import MemoryPersistence
 from pyconvex.values.json import encode_json
 from pyconvex.values.model import Int64
 from pyconvex.values.validators import v
+from tests.functions import scheduler_app
+from tests.functions.scheduler_harness import START_MS, Deployment
 
 from . import api_app
 
@@ -75,6 +81,7 @@ ENDPOINTS = [
     ("POST", "/api/admin/storage"),
     ("DELETE", "/api/admin/storage/x"),
     ("POST", "/api/admin/scheduled_functions/x/cancel"),
+    ("GET", "/api/admin/cron_jobs"),
 ]
 
 
@@ -104,8 +111,11 @@ async def test_tables_with_counts_indexes_and_the_schema(client: httpx.AsyncClie
     assert tasks["name"] == "tasks" and tasks["count"] == 1
     assert [i["name"] for i in tasks["indexes"]] == ["by_creation_time", "by_title"]
     assert body["schema"]["tables"][0]["tableName"] == "tasks"
-    system = (await client.get("/api/admin/tables?system=1")).json()["tables"]
-    assert {"_storage", "_scheduled_functions"} <= {t["name"] for t in system}
+    listed = (await client.get("/api/admin/tables?system=1")).json()["tables"]
+    assert {"_storage", "_scheduled_functions", "_auth_accounts"} <= {t["name"] for t in listed}
+    # User tables first, then the system tables (each flagged), whatever their names sort as.
+    assert listed[0]["name"] == "tasks" and listed[0]["system"] is False
+    assert all(t["system"] for t in listed[1:])
 
 
 async def test_documents_page_by_index_with_cursor_and_filters(client: httpx.AsyncClient) -> None:
@@ -252,28 +262,192 @@ async def test_files_upload_list_serve_and_delete(
     assert gone.status_code == 404 and gone.json()["code"] == "FileNotFound"
 
 
-async def test_cancel_a_pending_scheduled_function(
-    client: httpx.AsyncClient, backend: Backend
+# -- the scheduler ----------------------------------------------------------------------
+
+
+def admin_client(backend: Backend) -> httpx.AsyncClient:
+    assert backend.admin_key is not None
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(backend)),
+        base_url="http://test",
+        headers={"Authorization": f"Convex {backend.admin_key}"},
+    )
+
+
+@pytest.fixture
+async def jobs() -> AsyncIterator[Deployment]:
+    """A deployment of the scheduler tests' app on a manual clock."""
+    crons = cron_jobs()
+    crons.interval("tick", {"minutes": 5}, "jobs:record", {"text": "tick"})
+    crons.daily("morning", {"hourUTC": 9, "minuteUTC": 30}, "jobs:fail", {"text": "coffee"})
+    app = Deployment({"jobs": scheduler_app}, crons=crons)
+    yield app
+    app.close()
+
+
+async def run(client: httpx.AsyncClient, path: str, args: dict[str, Any]) -> Any:
+    answer = (await client.post("/api/function", json={"path": path, "args": args})).json()
+    assert answer["status"] == "success", answer
+    return answer["value"]
+
+
+PENDING = json.dumps([{"field": "state.kind", "op": "eq", "value": "pending"}])
+
+
+async def test_pending_jobs_are_listed_in_time_order_and_canceled_by_the_scheduler(
+    jobs: Deployment,
 ) -> None:
-    transaction = backend.database.begin(writable=True)
-    transaction.system_writes = True
-    job = transaction.insert(
-        "_scheduled_functions",
-        {
-            "name": "api:add",
-            "args": [{"text": "x"}],
-            "scheduledTime": 0.0,
-            "state": {"kind": "pending"},
-        },
+    async with admin_client(jobs.backend) as client:
+        # Real jobs: a mutation of the app schedules them (run as the admin, like the dashboard).
+        later = await run(client, "jobs:after", {"delay": 120_000, "text": "later"})
+        sooner = await run(client, "jobs:after", {"delay": 60_000, "text": "sooner"})
+        listed = await client.get(
+            "/api/admin/tables/_scheduled_functions/documents",
+            params={"index": "by_state_scheduled_time", "order": "asc", "filters": PENDING},
+        )
+        assert [row["_id"] for row in listed.json()["page"]] == [sooner, later]
+        canceled = (await client.post(f"/api/admin/scheduled_functions/{later}/cancel")).json()
+        assert canceled["job"]["state"] == {"kind": "canceled"}
+        assert canceled["job"]["completedTime"] == jobs.now_ms
+        await jobs.advance(300)
+        texts = await jobs.query("jobs:texts")
+        assert "sooner" in texts and "later" not in texts  # the canceled job never ran
+        # Canceling a finished job leaves it as it is, as ctx.scheduler.cancel does.
+        done = (await client.post(f"/api/admin/scheduled_functions/{sooner}/cancel")).json()
+        assert done["job"]["state"] == {"kind": "success"}
+        again = (await client.post(f"/api/admin/scheduled_functions/{later}/cancel")).json()
+        assert again["job"] == canceled["job"]
+        assert (
+            await client.get(
+                "/api/admin/tables/_scheduled_functions/documents",
+                params={"index": "by_state_scheduled_time", "filters": PENDING},
+            )
+        ).json()["page"] == []
+        [log_row, *_] = await jobs.query("jobs:log_ids")  # a document, but not a job
+        for missing in ("nope", log_row):
+            answer = await client.post(f"/api/admin/scheduled_functions/{missing}/cancel")
+            assert answer.status_code == 404
+            assert answer.json()["code"] == "ScheduledFunctionNotFound"
+
+
+async def test_canceling_a_running_action_lets_it_finish_and_cancels_what_it_schedules(
+    jobs: Deployment,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(ctx: Any) -> str:
+        started.set()
+        release.wait(30)
+        child: str = ctx.scheduler.run_after(0, "jobs:record", {"text": "child"})
+        return child
+
+    jobs.add("slow:run", FunctionKind.ACTION, slow)
+    job = await jobs.mutation("jobs:schedule", {"name": "slow:run", "args": {}})
+    assert await asyncio.to_thread(started.wait, 10)
+    async with admin_client(jobs.backend) as client:
+        running = await client.get(f"/api/admin/documents/{job}")
+        assert running.json()["document"]["state"] == {"kind": "inProgress"}
+        canceled = (await client.post(f"/api/admin/scheduled_functions/{job}/cancel")).json()
+        assert canceled["job"]["state"] == {"kind": "canceled"}
+    release.set()
+    await jobs.scheduler.idle()
+    rows = {row["name"]: row for row in await jobs.query("jobs:jobs")}
+    assert rows["slow:run"]["state"] == {"kind": "canceled"}  # its end did not overwrite it
+    assert rows["jobs:record"]["state"] == {"kind": "canceled"}  # created canceled
+    assert "child" not in await jobs.query("jobs:texts")
+
+
+async def test_cron_jobs_with_their_schedule_next_and_last_run(jobs: Deployment) -> None:
+    await jobs.scheduler.idle()  # the interval runs once when deployed
+    await jobs.advance(10 * 3600)  # 10:00 UTC: the morning job ran (and failed)
+    async with admin_client(jobs.backend) as client:
+        body = (await client.get("/api/admin/cron_jobs")).json()
+    assert isinstance(body["ts"], str)
+    morning, tick = body["cronJobs"]  # by name
+    assert tick["name"] == "tick" and tick["schedule"] == "every 5 minutes"
+    assert tick["function"] == "jobs:record" and tick["args"] == [{"text": "tick"}]
+    assert tick["spec"] == {"type": "interval", "minutes": 5.0}
+    assert tick["lastRun"] == jobs.now_ms and tick["nextRun"] == jobs.now_ms + 5 * 60_000
+    assert tick["lastResult"] == {"kind": "success", "value": "tick"}
+    assert tick["state"] == {"kind": "pending"}
+    assert morning["schedule"] == "daily at 09:30 UTC"
+    assert morning["nextRun"] == START_MS + (24 + 9.5) * 3600 * 1000
+    assert morning["lastResult"] == {"kind": "failed", "error": "Uncaught ConvexError: no coffee"}
+
+
+# -- system tables and their secrets ----------------------------------------------------
+
+
+async def test_system_tables_are_readable_but_their_secrets_never_leave() -> None:
+    github = OAuthProviderConfig("github", preset="github", client_id="id", client_secret="shh")
+    backend = Backend(
+        MemoryPersistence(),
+        Registry(),
+        url="http://test",
+        sign_in=SignInConfig(password=True, oauth=(github,), redirect_urls=("http://app.test",)),
     )
-    backend.database.commit(transaction).result()
-    canceled = (await client.post(f"/api/admin/scheduled_functions/{job}/cancel")).json()["job"]
-    assert canceled["state"] == {"kind": "canceled"} and "completedTime" in canceled
-    pending = json.dumps([{"field": "state.kind", "op": "eq", "value": "pending"}])
-    listed = await client.get(
-        "/api/admin/tables/_scheduled_functions/documents", params={"filters": pending}
-    )
-    assert listed.json()["page"] == []
-    task = await insert(client, "tasks", {"title": "not a job"})
-    missing = await client.post(f"/api/admin/scheduled_functions/{task}/cancel")
-    assert missing.status_code == 404 and missing.json()["code"] == "ScheduledFunctionNotFound"
+    try:
+        async with admin_client(backend) as client:
+            # Every kind of sign-in row, made the way users make them.
+            signed_up = await client.post(
+                "/api/auth/signup", json={"email": "ada@example.com", "password": "correct horse"}
+            )
+            tokens = signed_up.json()
+            refreshed = await client.post(
+                "/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]}
+            )
+            assert refreshed.status_code == 200  # the session now has a previousHash too
+            started = await client.get(
+                "/api/auth/oauth/github/start", params={"redirectTo": "http://app.test/back"}
+            )
+            assert started.status_code in (302, 307)
+            snapshot = backend.database.begin(writable=False)
+            [account] = [r for r in _rows(snapshot, "_auth_accounts")]
+            await backend.signin.login_code(account)
+
+            snapshot = backend.database.begin(writable=False)
+            secrets = {
+                str(row[name])
+                for table, names in SECRET_FIELDS.items()
+                for row in _rows(snapshot, table)
+                for name in names
+                if name in row
+            }
+            assert len(secrets) == 6  # password, 2 session hashes, code, OAuth state and verifier
+            signing_keys = backend.persistence.get_global("auth_signing_keys")
+            assert signing_keys is not None
+
+            seen: list[str] = [(await client.get("/api/admin/tables?system=1")).text]
+            for table, names in SECRET_FIELDS.items():
+                page = await client.get(f"/api/admin/tables/{table}/documents")
+                seen.append(page.text)
+                [row] = page.json()["page"]
+                assert all(row[name] == "[redacted]" for name in names if name in row), table
+                one = await client.get(f"/api/admin/documents/{row['_id']}")
+                seen.append(one.text)
+                assert one.json()["document"] == row
+                for name in names:  # nor can they be guessed by filtering
+                    guess = json.dumps([{"field": name, "op": "eq", "value": "x"}])
+                    refused = await client.get(
+                        f"/api/admin/tables/{table}/documents", params={"filters": guess}
+                    )
+                    assert refused.status_code == 400 and "secret" in refused.json()["message"]
+            # Nor sorted by: a page's cursor carries the index key of its last row.
+            by_state = await client.get(
+                "/api/admin/tables/_auth_oauth_states/documents", params={"index": "by_state"}
+            )
+            assert by_state.status_code == 400 and "cannot be sorted by" in by_state.text
+            assert '"email":"ada@example.com"' in seen[1]  # the rest of a row is shown
+            everything = "".join(seen)
+            for secret in secrets:
+                assert secret not in everything
+            assert "PRIVATE KEY" not in everything and backend.admin_key not in everything
+    finally:
+        backend.close()
+
+
+def _rows(snapshot: Any, table: str) -> list[dict[str, Any]]:
+    from pyconvex.database.query import QueryInitializer
+
+    rows: list[dict[str, Any]] = QueryInitializer(snapshot, table, sync=True).collect()
+    return rows

@@ -144,3 +144,28 @@ async def test_production_mode_hides_details_but_keeps_convex_error_data() -> No
         assert "something broke" in (run.error or "")  # the logs keep the details
     finally:
         backend.close()
+
+
+async def test_production_still_tells_the_admin_everything() -> None:
+    # The dashboard's Functions page and `pyconvex run` call as the admin: Convex redacts
+    # log lines and error details only for callers without admin authorization.
+    backend = Backend(MemoryPersistence(), Registry.from_modules({"api": api_app}))
+    transport = httpx.ASGITransport(app=create_app(backend, production=True))
+    admin = {"Authorization": f"Convex {backend.admin_key}"}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            chatty = {"path": "api:chatty", "args": {"text": "hi"}}
+            public = (await http.post("/api/function", json=chatty)).json()
+            assert public["status"] == "success" and public["logLines"] == []
+            ran = (await http.post("/api/function", json=chatty, headers=admin)).json()
+            assert ran["logLines"] == ["[LOG] saving hi 3", "[ERROR] careful"]
+            refused = {"path": "api:chatty", "args": {"text": "fail"}}
+            failed = (await http.post("/api/mutation", json=refused, headers=admin)).json()
+            assert failed["status"] == "error" and failed["logLines"][0] == "[LOG] saving fail 3"
+            crash = {"path": "api:crash", "args": {}}
+            crashed = (await http.post("/api/function", json=crash, headers=admin)).json()
+            assert "Uncaught Error: something broke" in crashed["errorMessage"]
+            hidden = (await http.post("/api/function", json=crash)).json()
+            assert "something broke" not in hidden["errorMessage"] and hidden["logLines"] == []
+    finally:
+        backend.close()

@@ -20,14 +20,11 @@ from pyconvex.database.filters import FilterBuilder
 from pyconvex.database.query import QueryInitializer
 from pyconvex.database.transaction import Transaction
 from pyconvex.errors import DocumentError, QueryError
-from pyconvex.values.ids import decode_id
 from pyconvex.values.model import Value
 
 __all__ = [
     "FILTER_OPERATORS",
-    "SCHEDULED_FUNCTIONS_TABLE",
     "FieldFilter",
-    "cancel_scheduled_function",
     "delete_document",
     "insert_document",
     "list_tables",
@@ -39,7 +36,8 @@ __all__ = [
 
 #: Comparisons a :class:`FieldFilter` may use (those of ``query.filter``).
 FILTER_OPERATORS: Final = frozenset({"eq", "neq", "lt", "lte", "gt", "gte"})
-SCHEDULED_FUNCTIONS_TABLE: Final = "_scheduled_functions"
+_LOWER_BOUNDS: Final = ("gt", "gte")
+_UPPER_BOUNDS: Final = ("lt", "lte")
 #: Writes by the dashboard are named so in OCC conflict messages.
 ORIGIN: Final = "dashboard"
 _WRITE_ATTEMPTS = 10
@@ -69,7 +67,9 @@ class FieldFilter:
 def list_tables(
     database: Database, *, include_system: bool = False, count_limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """Every table with its document count, indexes and schema validator, by name.
+    """Every table with its document count, indexes and schema validator.
+
+    User tables come first, then (with ``include_system``) system tables, each by name.
 
     Counting scans the table, so it stops at ``count_limit`` (default:
     ``knobs.ADMIN_COUNT_LIMIT``) and reports ``countIsExact: false`` beyond it.
@@ -81,8 +81,8 @@ def list_tables(
     limit = knobs.ADMIN_COUNT_LIMIT if count_limit is None else count_limit
     state = database.state
     tables = []
-    for table in sorted(state.catalog.tables.values(), key=lambda t: t.name):
-        system = table.name in SYSTEM_TABLES or table.name.startswith("_")
+    for table in sorted(state.catalog.tables.values(), key=lambda t: (_is_system(t.name), t.name)):
+        system = _is_system(table.name)
         if system and not include_system:
             continue
         count = _count(database, table, state.ts, limit)
@@ -104,6 +104,10 @@ def list_tables(
     return tables
 
 
+def _is_system(name: str) -> bool:
+    return name in SYSTEM_TABLES or name.startswith("_")
+
+
 def _count(database: Database, table: TableInfo, ts: int, limit: int) -> int:
     index = table.indexes[BY_CREATION_TIME]
     count = 0
@@ -123,12 +127,17 @@ def page_documents(
     cursor: str | None = None,
     num_items: int = 50,
     filters: Sequence[FieldFilter] = (),
+    maximum_rows_read: int | None = None,
 ) -> dict[str, Any]:
     """One page of a table's documents in ``index`` order, at the newest snapshot.
 
-    A table that does not exist has no documents. Filters are applied while
-    scanning (like ``query.filter``); a page that had to read too many rows to
-    fill up ends early with ``isDone: false`` and a cursor to continue from.
+    A table that does not exist has no documents. Filters that an index can
+    answer become its range: ``eq`` filters on a prefix of the index's fields,
+    then one lower and one upper bound on the next field (so listing the
+    pending jobs reads only those, in time order). The others are applied
+    while scanning (like ``query.filter``); a page that had to read too many
+    rows (``maximum_rows_read``, default the transaction's limit) to fill up
+    ends early with ``isDone: false`` and a cursor to continue from.
 
     Returns:
         ``{"page", "isDone", "continueCursor", "ts"}``; ``ts`` is the snapshot read.
@@ -137,16 +146,55 @@ def page_documents(
         QueryError: an unknown index, a bad field path, or a cursor of another query.
     """
     transaction = database.begin(writable=False)
-    query = QueryInitializer(transaction, table, sync=True).with_index(index).order(order)
-    if filters:
-        query = query.filter(lambda q: _filter_expression(q, filters))
-    page = query.paginate({"numItems": num_items, "cursor": cursor})
+    info = transaction.table(table)
+    found = info.indexes.get(index) if info is not None else None
+    ranged, rest = _split_filters(found.key_fields if found else (), filters)
+    query = QueryInitializer(transaction, table, sync=True).with_index(
+        index, _index_range(ranged) if ranged else None
+    )
+    query = query.order(order)
+    if rest:
+        query = query.filter(lambda q: _filter_expression(q, rest))
+    options: dict[str, Any] = {"numItems": num_items, "cursor": cursor}
+    if maximum_rows_read is not None:
+        options["maximumRowsRead"] = maximum_rows_read
+    page = query.paginate(options)
     return {
         "page": page["page"],
         "isDone": page["isDone"],
         "continueCursor": page["continueCursor"],
         "ts": transaction.begin_ts,
     }
+
+
+def _split_filters(
+    key_fields: Sequence[str], filters: Sequence[FieldFilter]
+) -> tuple[list[FieldFilter], list[FieldFilter]]:
+    """``(filters the index range answers, in range order; the others)``."""
+    rest = list(filters)
+    ranged: list[FieldFilter] = []
+    for field in key_fields:
+        equal = next((f for f in rest if f.field == field and f.operator == "eq"), None)
+        if equal is None:
+            # Bounds on this field end the range (an index range allows one of each).
+            for bounds in (_LOWER_BOUNDS, _UPPER_BOUNDS):
+                bound = next((f for f in rest if f.field == field and f.operator in bounds), None)
+                if bound is not None:
+                    ranged.append(bound)
+                    rest.remove(bound)
+            break
+        ranged.append(equal)
+        rest.remove(equal)
+    return ranged, rest
+
+
+def _index_range(ranged: Sequence[FieldFilter]) -> Callable[[Any], Any]:
+    def build(q: Any) -> Any:
+        for f in ranged:
+            q = getattr(q, f.operator)(f.field, f.value)
+        return q
+
+    return build
 
 
 def _filter_expression(q: FilterBuilder, filters: Sequence[FieldFilter]) -> Any:
@@ -194,46 +242,6 @@ def delete_document(database: Database, document_id: str) -> None:
         DocumentError: no such document, or a system table.
     """
     write_with_retries(database, lambda transaction: transaction.delete(document_id))
-
-
-def cancel_scheduled_function(database: Database, job_id: str, *, now_ms: float) -> dict[str, Any]:
-    """Cancel a pending scheduled function: its ``state`` becomes ``{"kind": "canceled"}``.
-
-    A job that is not pending (running, finished, already canceled) is left as
-    it is, as ``ctx.scheduler.cancel`` does. ``completedTime`` is set to
-    ``now_ms`` with the cancellation.
-
-    Returns:
-        The job's row after the call.
-
-    Raises:
-        DocumentError: ``job_id`` is not a scheduled function that exists.
-    """
-
-    def cancel(transaction: Transaction) -> dict[str, Any]:
-        row = _scheduled_job(transaction, job_id)
-        state = row.get("state")
-        if not isinstance(state, dict) or state.get("kind") != "pending":
-            return row
-        transaction.system_writes = True
-        transaction.patch(job_id, {"state": {"kind": "canceled"}, "completedTime": now_ms})
-        updated = transaction.get(job_id, system=True)
-        assert updated is not None
-        return updated
-
-    return write_with_retries(database, cancel)
-
-
-def _scheduled_job(transaction: Transaction, job_id: str) -> dict[str, Any]:
-    try:
-        number, _ = decode_id(job_id)
-    except Exception:
-        raise DocumentError(f"Invalid scheduled function ID: {job_id!r}") from None
-    table = transaction.table(SCHEDULED_FUNCTIONS_TABLE)
-    row = transaction.get(job_id, system=True) if table and table.number == number else None
-    if row is None:
-        raise DocumentError(f'Scheduled function "{job_id}" not found')
-    return row
 
 
 def write_with_retries(database: Database, operation: Callable[[Transaction], T]) -> T:

@@ -37,7 +37,7 @@ from pyconvex.functions.references import function_path
 from pyconvex.values.limits import check_function_value
 from pyconvex.values.model import Value, normalize_value
 
-__all__ = ["DAYS_OF_WEEK", "CronJob", "Crons", "cron_jobs", "next_run"]
+__all__ = ["DAYS_OF_WEEK", "CronJob", "Crons", "cron_jobs", "describe_schedule", "next_run"]
 
 DAYS_OF_WEEK = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _PRINTABLE_ASCII = re.compile(r"^[ -~]*$")
@@ -241,6 +241,30 @@ def cron_expression(schedule: Mapping[str, Any], name: str = "") -> str:
     if kind == "monthly":
         return f"{minute} {hour} {int(schedule['day'])} * *"
     raise CronJobError(f"Unknown cron schedule type: {kind!r}")
+
+
+def describe_schedule(schedule: Mapping[str, Any], name: str = "") -> str:
+    """A schedule in words, as the dashboard shows it: ``"daily at 09:30 UTC"``.
+
+    A schedule without ``minuteUTC`` shows the minute it runs at (picked from
+    ``name``, see :func:`cron_expression`).
+    """
+    kind = schedule.get("type")
+    if kind == "interval":
+        unit, count = next((u, schedule[u]) for u in _INTERVAL_UNITS_MS if u in schedule)
+        count = int(count)
+        return f"every {count} {unit if count != 1 else unit[:-1]}"
+    if kind == "cron":
+        return f"cron {schedule['cron']} (UTC)"
+    minute, hour, day, _, weekday = cron_expression(schedule, name).split()
+    if kind == "hourly":
+        return f"hourly at :{int(minute):02d} UTC"
+    at = f"{int(hour):02d}:{int(minute):02d} UTC"
+    if kind == "daily":
+        return f"daily at {at}"
+    if kind == "weekly":
+        return f"weekly on {DAYS_OF_WEEK[int(weekday)]} at {at}"
+    return f"monthly on day {day} at {at}"
 
 
 def _occurrences(expression: str, after_ms: float) -> Any:

@@ -16,8 +16,13 @@ Data
     ``GET /api/admin/tables/{table}/documents?index=&order=&cursor=&numItems=&filters=``
         One page in ``index`` order (default ``by_creation_time``, ``desc``);
         ``filters`` is a JSON list of ``{"field", "op", "value"}`` (``op``:
-        eq, neq, lt, lte, gt, gte). Answers ``{"page", "isDone",
-        "continueCursor", "ts"}``.
+        eq, neq, lt, lte, gt, gte); those the index can answer (``eq`` on a
+        prefix of its fields, then bounds on the next one) become its range,
+        so only matching rows are read. Answers ``{"page", "isDone",
+        "continueCursor", "ts"}``. System tables are readable; their secrets
+        (sign-in password and token hashes, OAuth verifiers) read
+        ``"[redacted]"``; they cannot be filtered on, nor pages read in the
+        order of an index on them (a cursor holds its last row's index key).
     ``POST /api/admin/tables/{table}/documents`` ``{"value": {...}}``
         Inserts a document (creating the table); answers ``{"id"}``.
     ``GET|PATCH|PUT|DELETE /api/admin/documents/{id}``
@@ -48,9 +53,18 @@ Files
 
 Scheduler
     ``POST /api/admin/scheduled_functions/{id}/cancel``
-        A pending job becomes ``{"kind": "canceled"}``; others are left as
-        they are. Answers ``{"job"}``. Jobs and cron jobs are read with the
-        documents endpoint on ``_scheduled_functions`` and ``_cron_jobs``.
+        Cancels the job as ``ctx.scheduler.cancel`` does (in a transaction of
+        its own, like an action): a pending job will not run; a running
+        action finishes, but what it schedules from then on is created
+        canceled; finished jobs are left as they are. Answers ``{"job"}``
+        (404 ``ScheduledFunctionNotFound`` for a job that does not exist).
+        Jobs are read with the documents endpoint on ``_scheduled_functions``
+        (the index ``by_state_scheduled_time`` with a ``state.kind`` filter
+        lists one state in time order).
+    ``GET /api/admin/cron_jobs``
+        ``{"cronJobs": [row + {"schedule"}], "ts"}``: the ``_cron_jobs`` rows
+        by name (``spec``, ``nextRun``, ``state``, ``lastRun``,
+        ``lastResult``), each with its schedule in words.
 
 Environment variables (``/api/admin/env``) and the function-run log
 (``/api/admin/logs``) are served by :mod:`pyconvex.server.admin`.
@@ -70,14 +84,22 @@ from starlette.routing import Route
 from pyconvex.application import Backend
 from pyconvex.database import admin as data
 from pyconvex.database.catalog import BY_CREATION_TIME
-from pyconvex.errors import DocumentError, PyConvexError
+from pyconvex.errors import PyConvexError
+from pyconvex.functions.cron import describe_schedule
+from pyconvex.functions.job_runner import CRON_JOBS
+from pyconvex.functions.scheduler import SCHEDULED_FUNCTIONS, ActionScheduler
 from pyconvex.functions.storage import STORAGE_TABLE, StorageError
 from pyconvex.server.admin import require_admin
 from pyconvex.server.changes import ChangeFeed
 from pyconvex.server.errors import RequestError
+from pyconvex.signin.store import SECRET_FIELDS
+from pyconvex.values.ids import decode_id
 from pyconvex.values.json import decode_json, encode_json
 
-__all__ = ["routes"]
+__all__ = ["REDACTED", "routes"]
+
+#: What a secret field of a system table reads as.
+REDACTED = "[redacted]"
 
 _Handler = Callable[[Request], Awaitable[Any]]
 _MAX_WAIT_SECONDS = 60.0
@@ -109,6 +131,7 @@ def routes(backend: Backend, feed: ChangeFeed | None = None) -> list[Route]:
             guard(api.cancel_job),
             methods=["POST"],
         ),
+        Route("/api/admin/cron_jobs", guard(api.cron_jobs), methods=["GET"]),
     ]
 
 
@@ -159,17 +182,41 @@ class _DashboardApi:
         order = params.get("order") or "desc"
         if order not in ("asc", "desc"):
             raise RequestError(400, "BadRequest", 'order must be "asc" or "desc"')
+        index = params.get("index") or BY_CREATION_TIME
+        filters = _filters(params.get("filters"))
+        self._refuse_secrets(table, index, filters)
         page = await asyncio.to_thread(
             data.page_documents,
             self.database,
             table,
-            index=params.get("index") or BY_CREATION_TIME,
+            index=index,
             order=order,
             cursor=params.get("cursor") or None,
             num_items=_whole(params.get("numItems"), "numItems", 50, 1, _MAX_PAGE),
-            filters=_filters(params.get("filters")),
+            filters=filters,
         )
-        return {**page, "page": [encode_json(d) for d in page["page"]], "ts": str(page["ts"])}
+        rows = [encode_json(_redacted(table, d)) for d in page["page"]]
+        return {**page, "page": rows, "ts": str(page["ts"])}
+
+    def _refuse_secrets(self, table: str, index: str, filters: list[data.FieldFilter]) -> None:
+        """Refuse reads that would reveal a secret field of a system table.
+
+        Filters on it would let one guess it; paging an index on it would hand
+        it out in the cursor (which holds the index key of the page's last row).
+        """
+        secret = SECRET_FIELDS.get(table)
+        if not secret:
+            return
+        info = self.database.state.catalog.table(table)
+        indexed = info.indexes[index].fields if info is not None and index in info.indexes else ()
+        for field, use in [
+            *((f.field, "filtered on") for f in filters),
+            *((f, "sorted by") for f in indexed),
+        ]:
+            if field.partition(".")[0] in secret:
+                raise RequestError(
+                    400, "BadRequest", f"{table}.{field} is secret: it cannot be {use}"
+                )
 
     async def document(self, request: Request) -> Any:
         document_id = request.path_params["id"]
@@ -181,11 +228,12 @@ class _DashboardApi:
             write = data.patch_document if request.method == "PATCH" else data.replace_document
             await asyncio.to_thread(write, self.database, document_id, value)
         transaction = self.database.begin(writable=False)
+        table = _table_of(transaction, document_id)
         try:
-            found = transaction.get(document_id, system=_is_system_id(transaction, document_id))
+            found = transaction.get(document_id, system=table.startswith("_"))
         except PyConvexError:
             found = None
-        return {"document": encode_json(found) if found is not None else None}
+        return {"document": encode_json(_redacted(table, found)) if found is not None else None}
 
     async def changes(self, request: Request) -> Any:
         params = request.query_params
@@ -261,19 +309,58 @@ class _DashboardApi:
 
     async def cancel_job(self, request: Request) -> Any:
         job_id = request.path_params["id"]
-        now_ms = self.database.clock.now_ns() / 1e6
-        try:
-            job = await asyncio.to_thread(
-                data.cancel_scheduled_function, self.database, job_id, now_ms=now_ms
+        if _job(self.database, job_id) is None:
+            raise RequestError(
+                404, "ScheduledFunctionNotFound", f'Scheduled function "{job_id}" not found'
             )
-        except DocumentError as error:
-            raise RequestError(404, "ScheduledFunctionNotFound", error.message) from None
-        return {"job": encode_json(job)}
+        # The scheduler's own cancel, in a transaction of its own (as from an action).
+        scheduler = ActionScheduler(
+            self.database, self.backend.registry, parent_job=None, sync=True
+        )
+        await asyncio.to_thread(scheduler.cancel, job_id)
+        return {"job": encode_json(_job(self.database, job_id))}
+
+    async def cron_jobs(self, request: Request) -> Any:
+        page = await asyncio.to_thread(
+            data.page_documents,
+            self.database,
+            CRON_JOBS,
+            index="by_name",
+            order="asc",
+            num_items=_MAX_PAGE,
+        )
+        rows = [
+            {**encode_json(row), "schedule": describe_schedule(row["spec"], str(row["name"]))}
+            for row in page["page"]
+        ]
+        return {"cronJobs": rows, "ts": str(page["ts"])}
 
 
-def _is_system_id(transaction: Any, document_id: str) -> bool:
+def _table_of(transaction: Any, document_id: str) -> str:
     name = transaction.table_name_for_id(document_id)
-    return bool(name) and str(name).startswith("_")
+    return str(name) if name else ""
+
+
+def _redacted(table: str, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its secret fields (if any in ``table``) replaced by :data:`REDACTED`."""
+    secret = SECRET_FIELDS.get(table)
+    if not secret:
+        return document
+    return {name: REDACTED if name in secret else value for name, value in document.items()}
+
+
+def _job(database: Any, job_id: str) -> dict[str, Any] | None:
+    """A ``_scheduled_functions`` row (None: none with this ID, or not a job's ID)."""
+    transaction = database.begin(writable=False)
+    table = transaction.table(SCHEDULED_FUNCTIONS)
+    try:
+        number, _ = decode_id(job_id)
+    except PyConvexError:
+        return None
+    if table is None or number != table.number:
+        return None
+    row: dict[str, Any] | None = transaction.get(job_id, system=True)
+    return row
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -9,6 +9,10 @@
 
 A function that fails is still a 200, with ``status: "error"`` (and ``errorData`` for a
 ``ConvexError``); a request that is malformed gets a non-2xx ``{"code", "message"}``.
+
+In production, log lines and the details of errors are withheld from callers, except
+from the admin (the dashboard, ``pyconvex run``): Convex redacts them only for callers
+without admin authorization.
 """
 
 from __future__ import annotations
@@ -137,30 +141,30 @@ class _FunctionApi:
                     call.path, call.args, identity=identity, allow_internal=admin
                 )
         except Exception as error:  # a function error: reported in the body, status 200
-            return JSONResponse(self._error_body(error, call))
-        lines = self._lines(result.log_lines)
+            return JSONResponse(self._error_body(error, call, redact=self._redacts(caller)))
+        lines = [] if self._redacts(caller) else result.log_lines
         return JSONResponse(
             {"status": "success", "value": call.encode(result.value), "logLines": lines}
         )
 
-    def _lines(self, lines: list[str]) -> list[str]:
-        return [] if self.production else lines
+    def _redacts(self, caller: Caller) -> bool:
+        # Production hides logs and error details, but never from the admin.
+        return self.production and not caller.admin
 
-    def _error_body(self, error: Exception, call: _Call) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": "error", "logLines": self._lines(log_lines_of(error))}
+    def _error_body(self, error: Exception, call: _Call, *, redact: bool) -> dict[str, Any]:
+        lines = [] if redact else log_lines_of(error)
+        body: dict[str, Any] = {"status": "error", "logLines": lines}
         if isinstance(error, FunctionNotFoundError):
             body["errorMessage"] = error.message
             return body
         # The same wording the sync protocol uses, behind the request-id line.
-        detail, _, has_data = describe_function_error(error, production=self.production)
+        detail, _, has_data = describe_function_error(error, production=redact)
         if has_data and isinstance(error, ConvexError):
             # Re-encoded in the caller's format (clean JSON unless it asked otherwise).
             body["errorData"] = call.encode(error.data)
         message = f"[Request ID: {secrets.token_hex(8)}] Server Error"
-        # Production keeps only ConvexError details (their data is the app's message).
-        body["errorMessage"] = (
-            f"{message}\n{detail}" if has_data or not self.production else message
-        )
+        # Redacted, only ConvexError details stay (their data is the app's message).
+        body["errorMessage"] = f"{message}\n{detail}" if has_data or not redact else message
         return body
 
 

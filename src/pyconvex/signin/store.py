@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
 
 from pyconvex.database.committer import CommitConflict
 from pyconvex.database.database import Database
@@ -34,6 +34,7 @@ __all__ = [
     "ACCOUNTS",
     "CODES",
     "OAUTH_STATES",
+    "SECRET_FIELDS",
     "SESSIONS",
     "Store",
     "digest",
@@ -44,6 +45,16 @@ SESSIONS = "_auth_sessions"
 CODES = "_auth_codes"
 OAUTH_STATES = "_auth_oauth_states"
 _ATTEMPTS = 10
+
+#: Fields that must never leave the server (the dashboard shows them redacted):
+#: password and token hashes (a hash still lets one guess offline) and the
+#: PKCE verifier of an OAuth sign-in under way (stored in clear, it is the secret).
+SECRET_FIELDS: Final[Mapping[str, frozenset[str]]] = {
+    ACCOUNTS: frozenset({"secret"}),
+    SESSIONS: frozenset({"secretHash", "previousHash"}),
+    CODES: frozenset({"codeHash"}),
+    OAUTH_STATES: frozenset({"state", "verifier"}),
+}
 
 T = TypeVar("T")
 

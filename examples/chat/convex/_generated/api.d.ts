@@ -220,6 +220,13 @@ export declare const internal: {
   reports: {
     /** Cron target: store task counts by status and last week's message count. */
     generateWeekly: FunctionReference<"mutation", "internal", Record<string, never>, string>;
+    /** Generate the weekly report in the background, `delayMs` from now (at once by default). */
+    scheduleWeekly: FunctionReference<
+      "mutation",
+      "internal",
+      { delayMs?: number },
+      Id<"_scheduled_functions">
+    >;
   };
   tasks: {
     /** Cron target: categorize every open task without a category; returns how many. */

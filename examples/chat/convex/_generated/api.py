@@ -104,6 +104,7 @@ class _internal_reports(metaclass=GeneratedNamespace):
 
     _parts = ('reports',)
     generateWeekly = FunctionReference("reports:generateWeekly")  # internal mutation
+    scheduleWeekly = FunctionReference("reports:scheduleWeekly")  # internal mutation
 
 
 class _internal_tasks(metaclass=GeneratedNamespace):

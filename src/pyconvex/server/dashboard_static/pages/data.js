@@ -6,6 +6,7 @@ import { describe, example } from "../validators.js";
 import { ParseError, format, formatInline, fromWire, parse, toWire, userFields } from "../values.js";
 
 const PAGE_SIZE = 50;
+const REDACTED = "[redacted]";
 const MAX_PAGE = 1000; // the server's largest page
 const OPERATORS = [
   ["eq", "="],
@@ -20,7 +21,8 @@ export function mount(container, args) {
   const alive = new AbortController();
   const state = {
     tables: [],
-    showSystem: false,
+    // A system table named in the URL shows the system tables too.
+    showSystem: (args[0] || "").startsWith("_"),
     table: args[0] || null,
     index: "by_creation_time",
     order: "desc",
@@ -35,6 +37,7 @@ export function mount(container, args) {
   const systemToggle = h("input", {
     type: "checkbox",
     id: "show-system",
+    checked: state.showSystem,
     onchange: () => {
       state.showSystem = systemToggle.checked;
       loadTables();
@@ -64,28 +67,33 @@ export function mount(container, args) {
   }
 
   function renderTableList() {
+    const button = (table) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            class: table.name === state.table ? "selected" : "",
+            dataset: { table: table.name, system: table.system ? "1" : "" },
+            onclick: () => {
+              history.replaceState(null, "", `#/data/${encodeURIComponent(table.name)}`);
+              selectTable(table.name);
+            },
+          },
+          h("span", {}, table.name),
+          h("span", { class: "muted" }, `${table.count}${table.countIsExact ? "" : "+"}`),
+        ),
+      );
+    // The app's tables first; system tables (read-only, secrets redacted) below them.
+    const user = state.tables.filter((table) => !table.system);
+    const system = state.tables.filter((table) => table.system);
     replace(
       tableList,
-      state.tables.map((table) =>
-        h(
-          "li",
-          {},
-          h(
-            "button",
-            {
-              class: table.name === state.table ? "selected" : "",
-              dataset: { table: table.name },
-              onclick: () => {
-                history.replaceState(null, "", `#/data/${encodeURIComponent(table.name)}`);
-                selectTable(table.name);
-              },
-            },
-            h("span", {}, table.name),
-            h("span", { class: "muted" }, `${table.count}${table.countIsExact ? "" : "+"}`),
-          ),
-        ),
-      ),
-      state.tables.length ? null : h("li", { class: "muted" }, "No tables yet."),
+      user.map(button),
+      user.length ? null : h("li", { class: "muted" }, "No tables yet."),
+      system.length ? h("li", { class: "muted", id: "system-tables" }, h("h3", {}, "System tables")) : null,
+      system.map(button),
     );
   }
 
@@ -315,6 +323,10 @@ export function mount(container, args) {
             "tr",
             { dataset: { id: document._id } },
             names.map((name) => {
+              // The server sends sign-in secrets of system tables as "[redacted]".
+              if (system && document[name] === REDACTED) {
+                return h("td", { class: "value muted", dataset: { field: name } }, REDACTED);
+              }
               const text = name in document ? formatInline(document[name]) : "";
               return h("td", { class: "value", title: text, dataset: { field: name } }, text);
             }),

@@ -37,7 +37,7 @@ export function mount(container) {
       card("connections", "Live connections", String(now.connections)),
       card("subscriptions", "Subscriptions", String(now.subscriptions)),
       card("cache-hit-rate", "Query-cache hit rate", hitRate, `${cache.hits} hits, ${cache.misses} misses`),
-      card("occ", "OCC conflicts", String(now.occConflicts), `${now.occRetries} retried`),
+      card("occ", "OCC retries", String(now.occRetries), `${now.occConflicts} conflicts, ${now.occConflicts - now.occRetries} gave up`),
       card("uptime", "Up for", `${Math.floor(now.uptimeSeconds / 60)} min`),
     );
     const kinds = Object.keys(now.functionRuns);

@@ -43,7 +43,7 @@ export function mount(container) {
     if (failures.checked && run.outcome === "success") return false;
     const text = search.value.trim().toLowerCase();
     if (!text) return true;
-    return [run.path, run.error || "", ...run.logLines].some((s) => s.toLowerCase().includes(text));
+    return [run.path, run.error || "", run.trigger || "", ...run.logLines].some((s) => s.toLowerCase().includes(text));
   }
 
   function render() {
@@ -54,7 +54,7 @@ export function mount(container) {
       shown.map((run) =>
         h(
           "div",
-          { class: "log", dataset: { path: run.path, outcome: run.outcome } },
+          { class: "log", dataset: { path: run.path, kind: run.kind, outcome: run.outcome } },
           h(
             "div",
             { class: "head" },
@@ -63,6 +63,8 @@ export function mount(container) {
             h("span", { class: `badge ${run.kind}` }, run.kind),
             h("span", { class: "mono" }, run.path),
             h("span", { class: "muted" }, `${run.durationMs.toFixed(1)} ms`),
+            // What started it, when not a client: `scheduled` or `cron "name"`.
+            run.trigger ? h("span", { class: "badge trigger", dataset: { trigger: run.trigger } }, run.trigger) : null,
           ),
           run.logLines.length || run.error
             ? h(

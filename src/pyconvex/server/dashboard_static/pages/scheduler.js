@@ -1,7 +1,9 @@
-// Schedules: scheduled functions (pending ones can be canceled) and cron jobs.
+// Schedules: scheduled functions (pending and running ones can be canceled) and cron jobs.
 //
-// Both are read as plain tables (`_scheduled_functions`, `_cron_jobs`) through the
-// documents endpoint, so the page follows their rows as the scheduler writes them.
+// Jobs are `_scheduled_functions` rows read through the documents endpoint: one state at a
+// time through the scheduler's own index (`by_state_scheduled_time`, so only those rows are
+// read, soonest first), or every job newest first. Cron jobs come from /api/admin/cron_jobs
+// with their schedule in words. Both follow the scheduler's writes live.
 
 import { query, request, watchTables } from "../api.js";
 import { errorBox, formatTime, h, replace } from "../dom.js";
@@ -9,6 +11,10 @@ import { formatInline, fromWire } from "../values.js";
 
 const JOBS = "_scheduled_functions";
 const CRONS = "_cron_jobs";
+const BY_STATE = "by_state_scheduled_time";
+// States still to come read soonest first; finished ones most recent first.
+const UPCOMING = new Set(["pending", "inProgress"]);
+const CANCELABLE = UPCOMING;
 
 export function mount(container) {
   const alive = new AbortController();
@@ -21,7 +27,7 @@ export function mount(container) {
   );
   const jobs = h("div", { id: "jobs" });
   const crons = h("div", { id: "crons" });
-  const error = h("div", {});
+  const error = h("div", { id: "jobs-error" });
   stateFilter.addEventListener("change", loadJobs);
   container.append(
     h(
@@ -31,31 +37,42 @@ export function mount(container) {
       error,
       jobs,
     ),
-    h("div", { class: "panel", style: { marginTop: "16px" } }, h("h2", {}, "Cron jobs"), crons),
+    h(
+      "div",
+      { class: "panel", style: { marginTop: "16px" } },
+      h("h2", {}, "Cron jobs"),
+      h("p", { class: "muted" }, "Declared in convex/crons.py; times are shown in your time zone, schedules in UTC."),
+      crons,
+    ),
   );
 
-  async function rows(table, filters) {
-    const params = { numItems: 200, filters: filters.length ? JSON.stringify(filters) : "" };
-    const answer = await request(`/api/admin/tables/${table}/documents${query(params)}`, { signal: alive.signal });
-    return { ts: answer.ts, rows: answer.page.map(fromWire) };
+  function jobsQuery() {
+    const kind = stateFilter.value;
+    if (!kind) return { index: "by_creation_time", order: "desc", numItems: 200 };
+    return {
+      index: BY_STATE,
+      order: UPCOMING.has(kind) ? "asc" : "desc",
+      numItems: 200,
+      filters: JSON.stringify([{ field: "state.kind", op: "eq", value: kind }]),
+    };
   }
 
   async function loadJobs() {
-    const kind = stateFilter.value;
     let answer;
     try {
-      answer = await rows(JOBS, kind ? [{ field: "state.kind", op: "eq", value: kind }] : []);
+      answer = await request(`/api/admin/tables/${JOBS}/documents${query(jobsQuery())}`, { signal: alive.signal });
     } catch (problem) {
       if (!alive.signal.aborted) replace(jobs, errorBox(problem.message));
       return null;
     }
-    renderJobs(answer.rows);
+    renderJobs(answer.page.map(fromWire));
     return answer.ts;
   }
 
   function renderJobs(list) {
     if (!list.length) {
-      replace(jobs, h("p", { class: "muted", id: "no-jobs" }, "No scheduled functions."));
+      const which = stateFilter.value ? `${stateFilter.value} ` : "";
+      replace(jobs, h("p", { class: "muted", id: "no-jobs" }, `No ${which}scheduled functions.`));
       return;
     }
     replace(
@@ -74,15 +91,19 @@ export function mount(container) {
             h("td", {}, h("span", { class: `badge ${kind}` }, kind), job.state?.error ? h("div", { class: "error" }, job.state.error) : null),
             h("td", { class: "value", title: formatInline(job.args) }, formatInline(job.args)),
             h("td", {}, job.completedTime !== undefined ? formatTime(job.completedTime) : ""),
-            h("td", { class: "actions" }, kind === "pending" ? cancelButton(job) : null),
+            h("td", { class: "actions" }, CANCELABLE.has(kind) ? cancelButton(job, kind) : null),
           );
         }),
       ),
     );
   }
 
-  function cancelButton(job) {
-    const button = h("button", { class: "danger", dataset: { action: "cancel" } }, "Cancel");
+  function cancelButton(job, kind) {
+    const title =
+      kind === "inProgress"
+        ? "The running action finishes, but what it schedules from now on is canceled."
+        : "It will not run.";
+    const button = h("button", { class: "danger", title, dataset: { action: "cancel" } }, "Cancel");
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
@@ -99,12 +120,12 @@ export function mount(container) {
   async function loadCrons() {
     let answer;
     try {
-      answer = await rows(CRONS, []);
+      answer = await request("/api/admin/cron_jobs", { signal: alive.signal });
     } catch (problem) {
       if (!alive.signal.aborted) replace(crons, errorBox(problem.message));
       return null;
     }
-    renderCrons(answer.rows);
+    renderCrons(answer.cronJobs.map((row) => ({ ...fromWire(row), schedule: row.schedule })));
     return answer.ts;
   }
 
@@ -113,22 +134,29 @@ export function mount(container) {
       replace(crons, h("p", { class: "muted", id: "no-crons" }, "No cron jobs (declare them in convex/crons.py)."));
       return;
     }
-    const fields = new Set();
-    for (const row of list) for (const key of Object.keys(row)) if (!key.startsWith("_") && key !== "name") fields.add(key);
+    const headings = ["Name", "Function", "Schedule", "Arguments", "Next run", "State", "Last run", "Last result"];
     replace(
       crons,
       h(
         "table",
         { class: "grid" },
-        h("tr", {}, h("th", {}, "Name"), [...fields].map((f) => h("th", {}, f))),
-        list.map((row) =>
-          h(
+        h("tr", {}, headings.map((t) => h("th", {}, t))),
+        list.map((cron) => {
+          const kind = cron.state?.kind ?? "?";
+          const args = cron.args?.[0] ?? {};
+          return h(
             "tr",
-            { dataset: { id: row._id } },
-            h("td", { class: "mono" }, String(row.name ?? row._id)),
-            [...fields].map((f) => h("td", { class: "value" }, showField(f, row[f]))),
-          ),
-        ),
+            { dataset: { id: cron._id, name: cron.name } },
+            h("td", { class: "mono" }, cron.name),
+            h("td", { class: "mono", dataset: { field: "function" } }, cron.function),
+            h("td", { dataset: { field: "schedule" }, title: formatInline(cron.spec) }, cron.schedule),
+            h("td", { class: "value", dataset: { field: "args" } }, formatInline(args)),
+            h("td", { dataset: { field: "nextRun" } }, formatTime(cron.nextRun)),
+            h("td", {}, h("span", { class: `badge ${kind}` }, kind === "inProgress" ? "running" : kind)),
+            h("td", { dataset: { field: "lastRun" } }, cron.lastRun !== undefined ? formatTime(cron.lastRun) : "never"),
+            h("td", { dataset: { field: "lastResult" } }, lastResult(cron.lastResult)),
+          );
+        }),
       ),
     );
   }
@@ -146,8 +174,11 @@ export function mount(container) {
   return () => alive.abort();
 }
 
-// Times are shown as dates: cron rows keep next and last runs in milliseconds.
-function showField(name, value) {
-  if (typeof value === "number" && /time|run|ts$/i.test(name) && value > 1e11) return formatTime(value);
-  return value === undefined ? "" : formatInline(value);
+function lastResult(result) {
+  if (!result) return "";
+  if (result.kind === "failed") {
+    return [h("span", { class: "badge failed" }, "failed"), h("div", { class: "error" }, String(result.error))];
+  }
+  const value = result.value === undefined ? null : h("span", { class: "mono" }, ` ${formatInline(result.value)}`);
+  return [h("span", { class: `badge ${result.kind}` }, result.kind), value];
 }
