@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -25,10 +26,9 @@ from pyconvex.storage.memory import MemoryPersistence
 from . import api_app
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[str, Any]]:
-    backend = Backend(MemoryPersistence(), Registry.from_modules({"api": api_app}))
-    app = create_app(backend)
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yield ``host:port``."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -37,9 +37,19 @@ def server() -> Iterator[tuple[str, Any]]:
     thread.start()
     while not uvicorn_server.started:
         time.sleep(0.01)
-    yield f"127.0.0.1:{port}", app
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Any]]:
+    backend = Backend(MemoryPersistence(), Registry.from_modules({"api": api_app}))
+    app = create_app(backend)
+    with serving(app) as host:
+        yield host, app
     backend.close()
 
 
@@ -333,3 +343,40 @@ def test_subscriptions_check_each_shared_read_set_once() -> None:
     assert subscriptions.watched(a) == [] and subscriptions.watched(b) == [5]  # type: ignore[arg-type]
     subscriptions.unregister(b, 5)  # type: ignore[arg-type]
     assert len(subscriptions) == 0 and subscriptions.invalidate([(1, b"y")]) == []
+
+
+async def test_production_hides_log_lines_from_users_but_not_from_the_admin() -> None:
+    backend = Backend(MemoryPersistence(), Registry.from_modules({"api": api_app}))
+    assert backend.admin_key is not None
+    seen = {}
+    try:
+        with serving(create_app(backend, production=True)) as host:
+            for who, token in (("user", None), ("admin", backend.admin_key)):
+                async with connect(f"ws://{host}/api/1.48.0/sync") as socket_:
+                    hello = {"type": "Connect", "sessionId": who, "connectionCount": 0}
+                    await socket_.send(json.dumps(hello))
+                    if token is not None:
+                        auth = {
+                            "type": "Authenticate",
+                            "baseVersion": 0,
+                            "tokenType": "Admin",
+                            "value": token,
+                        }
+                        await socket_.send(json.dumps(auth))
+                    call = {
+                        "type": "Mutation",
+                        "requestId": 0,
+                        "udfPath": "api:chatty",
+                        "args": [{"text": "fail"}],
+                    }
+                    await socket_.send(json.dumps(call))
+                    while True:
+                        message = json.loads(await asyncio.wait_for(socket_.recv(), 10))
+                        if message["type"] == "MutationResponse":
+                            seen[who] = message
+                            break
+    finally:
+        backend.close()
+    assert seen["user"]["logLines"] == [] and seen["admin"]["logLines"][0].startswith("[LOG]")
+    # A ConvexError's data reaches everyone; only the admin also gets the lines.
+    assert seen["user"]["errorData"] == seen["admin"]["errorData"] == "refused"

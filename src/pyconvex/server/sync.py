@@ -452,7 +452,7 @@ class _Connection:
         self._apply(self.session.mutation_done(None))  # it may have run mutations
 
     def _failure(self, kind: str, request_id: int, error: Exception) -> dict[str, Any]:
-        message, data, has_data = describe_function_error(error, production=self.hub.production)
+        message, data, has_data = describe_function_error(error, production=self._hide_details())
         response: dict[str, Any] = {
             "type": kind,
             "requestId": request_id,
@@ -467,7 +467,11 @@ class _Connection:
         return response
 
     def _lines(self, lines: list[str]) -> list[str]:
-        return [] if self.hub.production else lines
+        return [] if self._hide_details() else lines
+
+    def _hide_details(self) -> bool:
+        # Production hides log lines and error details from users, not from the admin.
+        return self.hub.production and not self.admin
 
     # -- updates --------------------------------------------------------------
 
@@ -536,7 +540,9 @@ class _Connection:
                 journal=query.journal,
             )
         except Exception as error:
-            message, data, has_data = describe_function_error(error, production=self.hub.production)
+            message, data, has_data = describe_function_error(
+                error, production=self._hide_details()
+            )
             return QueryOutcome(
                 log_lines=self._lines(log_lines_of(error)),
                 journal=query.journal,
