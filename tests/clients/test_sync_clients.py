@@ -3,7 +3,9 @@
 npm ``convex@1.48.0`` ``ConvexClient`` (Node, its bundled ``ws``) and PyPI
 ``convex==0.8.1`` ``ConvexClient``: subscriptions, live updates from another
 client, read-your-writes, snapshot consistency across two queries changed by
-one mutation, ``ConvexError`` data on queries and mutations, every value type.
+one mutation, ``ConvexError`` data on queries and mutations, every value type; the
+React ``usePaginatedQuery`` hook (pages growing and shrinking between fixed
+boundaries) and the ``BaseConvexClient`` optimistic-update path.
 """
 
 from __future__ import annotations
@@ -61,3 +63,43 @@ def test_the_pypi_sync_client(server_process_url: str) -> None:
         subscription.unsubscribe()
     finally:
         client.close() if hasattr(client, "close") else None
+
+
+def test_the_react_usepaginatedquery_hook(server_url: str) -> None:
+    # convex/react's usePaginatedQuery, unmodified, rendered in Node (react-dom + jsdom).
+    result = subprocess.run(
+        ["node", "paginated_hook.mjs", server_url],
+        cwd=NODE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = json.loads(result.stdout.strip().splitlines()[-1])
+    assert steps["first"] == {"results": ["n4", "n3"], "status": "CanLoadMore"}
+    assert steps["loaded"] == {"results": ["n4", "n3", "n2", "n1"], "status": "CanLoadMore"}
+    # Page boundaries stay fixed: an insert inside page one grows it, deletes shrink
+    # pages, and n0 (past the loaded pages) never shows until asked for.
+    assert steps["grown"]["results"] == ["n5", "n4", "n3", "n2", "n1"]
+    assert steps["shrunk"]["results"] == ["n5", "n4", "n2", "n1"]
+    assert steps["shrunkTwo"]["results"] == ["n5", "n4", "n2"]
+    assert steps["exhausted"] == {"results": ["n5", "n4", "n2", "n0"], "status": "Exhausted"}
+
+
+def test_optimistic_updates_of_the_base_client(server_url: str) -> None:
+    result = subprocess.run(
+        ["node", "optimistic_client.mjs", server_url],
+        cwd=NODE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["initial"] == 0
+    assert out["whilePending"] == 1  # shown before the server answered
+    assert out["afterCommit"] == 1  # the server's result replaced it: no double count
+    assert out["whileFailing"] == 2 and out["failed"] is True
+    assert out["afterFailure"] == 1  # rolled back
+    # Never a glimpse of a state the server did not reach or the client did not predict.
+    assert set(out["seen"]) <= {0, 1, 2}

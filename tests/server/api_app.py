@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyconvex import ConvexError, Int64, action, internal_query, mutation, query, v
+from pyconvex import (
+    ConvexError,
+    Int64,
+    action,
+    internal_query,
+    mutation,
+    pagination_opts_validator,
+    query,
+    v,
+)
 
 
 @query
@@ -87,3 +96,15 @@ def slow_add(ctx: Any, args: dict[str, Any]) -> str:
 
     time.sleep(args["seconds"])  # long enough for a test to kill the server mid-mutation
     return ctx.db.insert("notes", {"text": args["text"]})
+
+
+@query(args={"paginationOpts": pagination_opts_validator})
+async def notes_page(ctx: Any, args: dict[str, Any]) -> Any:
+    return await ctx.db.query("notes").order("desc").paginate(args["paginationOpts"])
+
+
+@mutation(args={"text": v.string()})
+async def remove_by_text(ctx: Any, args: dict[str, Any]) -> None:
+    for note in await ctx.db.query("notes").collect():
+        if note["text"] == args["text"]:
+            await ctx.db.delete(note["_id"])
