@@ -40,6 +40,7 @@ __all__ = [
     "QUERY_CONCURRENCY",
     "S3_PART_BYTES",
     "SYNC_QUEUED_MUTATIONS_MAX",
+    "SYNC_TRANSITION_CHUNK_BYTES",
     "SCHEDULED_FUNCTIONS_ARGS_MAX_BYTES",
     "SCHEDULED_FUNCTIONS_PER_MUTATION_MAX",
     "SCHEDULED_JOB_ARGS_MAX_BYTES",
@@ -167,3 +168,6 @@ ADMIN_COUNT_LIMIT = _int("ADMIN_COUNT_LIMIT", 100_000)
 #: Mutations one sync connection may have queued; past it the server stops reading
 #: that socket until one finishes (backpressure, so memory stays bounded).
 SYNC_QUEUED_MUTATIONS_MAX = _int("SYNC_QUEUED_MUTATIONS_MAX", 1000)
+#: Largest message a Transition goes out as to npm clients >= 1.28 (bigger ones are split
+#: into ``TransitionChunk`` messages, as Convex does at 5 MB); never to the Python client.
+SYNC_TRANSITION_CHUNK_BYTES = _int("SYNC_TRANSITION_CHUNK_BYTES", 5_000_000)

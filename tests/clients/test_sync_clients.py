@@ -103,3 +103,18 @@ def test_optimistic_updates_of_the_base_client(server_url: str) -> None:
     assert out["afterFailure"] == 1  # rolled back
     # Never a glimpse of a state the server did not reach or the client did not predict.
     assert set(out["seen"]) <= {0, 1, 2}
+
+
+def test_the_npm_client_reassembles_chunked_transitions(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pyconvex.knobs.SYNC_TRANSITION_CHUNK_BYTES", 2000)
+    result = subprocess.run(
+        ["node", "big_result.mjs", server_url, "20000"],  # ~40 KB: 20 chunks
+        cwd=NODE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"intact": True, "length": 20000}

@@ -87,3 +87,29 @@ def test_the_captured_js_frames_parse() -> None:
 def test_malformed_frames_are_protocol_errors(frame: object) -> None:
     with pytest.raises(ProtocolError):
         parse_client_message(frame)
+
+
+def test_only_npm_clients_from_1_28_get_transition_chunks() -> None:
+    from pyconvex.protocol.messages import accepts_transition_chunks
+
+    assert accepts_transition_chunks("1.48.0") and accepts_transition_chunks("1.28.0")
+    assert not accepts_transition_chunks("1.27.9")
+    assert not accepts_transition_chunks(None)  # /api/sync: the Rust/Python client
+    assert not accepts_transition_chunks("garbage") and not accepts_transition_chunks("1.x")
+    assert accepts_transition_chunks("2.0.0-alpha.1")
+
+
+def test_transition_chunks_split_at_character_boundaries_and_join_back() -> None:
+    import json
+
+    from pyconvex.protocol.messages import split_transition
+
+    text = json.dumps({"type": "Transition", "value": "aé€😀" * 500})
+    chunks = [json.loads(c) for c in split_transition(text, 1000, "t1")]
+    assert len(chunks) > 1
+    assert [c["partNumber"] for c in chunks] == list(range(len(chunks)))
+    assert {c["totalParts"] for c in chunks} == {len(chunks)}
+    assert {c["transitionId"] for c in chunks} == {"t1"}
+    assert all(len(c["chunk"].encode()) <= 1000 for c in chunks)
+    assert "".join(c["chunk"] for c in chunks) == text
+    assert [json.loads(c)["chunk"] for c in split_transition("{}", 1000, "t")] == ["{}"]

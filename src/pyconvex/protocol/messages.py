@@ -9,11 +9,14 @@ Timestamps travel as base64 of 8 little-endian bytes (3.4).
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "accepts_transition_chunks",
+    "split_transition",
     "Action",
     "Authenticate",
     "ClientMessage",
@@ -196,3 +199,53 @@ def _u32(value: Any) -> int:
     if not 0 <= number < 2**32:
         raise ValueError(f"{number} is out of range")
     return number
+
+
+#: The first npm client version that reassembles ``TransitionChunk`` messages.
+_FIRST_CHUNKING_CLIENT = (1, 28, 0)
+
+
+def accepts_transition_chunks(client_version: str | None) -> bool:
+    """Whether a client on ``/api/{client_version}/sync`` reassembles ``TransitionChunk``.
+
+    Only npm clients from 1.28.0 do; the Rust/Python client (``/api/sync``, no
+    version) treats one as a protocol error.
+    """
+    if client_version is None:
+        return False
+    parts = client_version.split("-")[0].split(".")
+    try:
+        numbers = tuple(int(part) for part in parts[:3])
+    except ValueError:
+        return False
+    return len(numbers) == 3 and numbers >= _FIRST_CHUNKING_CLIENT
+
+
+def split_transition(text: str, max_bytes: int, transition_id: str) -> list[str]:
+    """``TransitionChunk`` messages carrying ``text`` in slices of at most ``max_bytes``.
+
+    Slices are cut at character boundaries (of the UTF-8 encoding) and join
+    back to ``text`` in ``partNumber`` order. A text that fits is one chunk.
+    """
+    data = text.encode()
+    slices: list[str] = []
+    start = 0
+    while start < len(data) or not slices:
+        end = min(start + max(max_bytes, 4), len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # inside a character
+            end -= 1
+        slices.append(data[start:end].decode())
+        start = end
+    return [
+        json.dumps(
+            {
+                "type": "TransitionChunk",
+                "chunk": chunk,
+                "partNumber": number,
+                "totalParts": len(slices),
+                "transitionId": transition_id,
+            },
+            separators=(",", ":"),
+        )
+        for number, chunk in enumerate(slices)
+    ]

@@ -36,7 +36,13 @@ from pyconvex.clock import SystemClock
 from pyconvex.database.write_log import CommitRecord
 from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.references import canonical_path
-from pyconvex.protocol.messages import ProtocolError, encode_ts, parse_client_message
+from pyconvex.protocol.messages import (
+    ProtocolError,
+    accepts_transition_chunks,
+    encode_ts,
+    parse_client_message,
+    split_transition,
+)
 from pyconvex.protocol.session import (
     QueryOutcome,
     QueryState,
@@ -248,6 +254,8 @@ class _Connection:
     def __init__(self, hub: SyncHub, websocket: WebSocket) -> None:
         self.hub = hub
         self.websocket = websocket
+        self._chunks_ok = accepts_transition_chunks(websocket.path_params.get("version"))
+        self._transitions_sent = 0
         self.session = SyncSession()
         self.executor = hub.backend.executor
         self.database = hub.backend.database
@@ -491,7 +499,7 @@ class _Connection:
             self._watch(planned)
             if transition is not None:
                 transition.server_ts = _CLOCK.now_ns()  # clients time transit with it
-                await self._send_text(transition.encode())
+                await self._send_transition(transition.encode())
             self._recheck(planned, ts)
 
     async def _outcomes(self, planned: list[QueryState], ts: int) -> dict[int, QueryOutcome]:
@@ -582,12 +590,25 @@ class _Connection:
     async def _send(self, message: dict[str, Any]) -> None:
         await self._send_text(json.dumps(message, separators=(",", ":"), allow_nan=False))
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_transition(self, text: str) -> None:
+        limit = knobs.SYNC_TRANSITION_CHUNK_BYTES
+        # (A character is at most 4 bytes: short texts skip the encoding.)
+        if not self._chunks_ok or len(text) <= limit // 4 or len(text.encode()) <= limit:
+            await self._send_text(text)
+            return
+        self._transitions_sent += 1
+        transition_id = f"{len(text)}-{self._transitions_sent}"
+        await self._send_text(*split_transition(text, limit, transition_id))
+
+    async def _send_text(self, *texts: str) -> None:
+        # Several texts go out back to back: a client drops a half-reassembled
+        # Transition when any other message comes between its chunks.
         if self._closed:
             return
         async with self._send_lock:
             try:
-                await self.websocket.send_text(text)
+                for text in texts:
+                    await self.websocket.send_text(text)
             except Exception:  # the socket is gone; the receive loop will end
                 self._closed = True
                 return
