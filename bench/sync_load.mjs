@@ -14,8 +14,9 @@ const open = (path) => new Promise((resolve, reject) => {
   socket.once("open", () => resolve(socket));
   socket.once("error", reject);
 });
-const subscribe = async () => {
+const subscribe = async (onMessage = null) => {
   const socket = await open("/api/1.48.0/sync");
+  if (onMessage) socket.on("message", (data) => onMessage(socket, data)); // before any reply
   socket.send(JSON.stringify({ type: "Connect", sessionId: "b", connectionCount: 0 }));
   socket.send(JSON.stringify({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1,
     modifications: [{ type: "Add", queryId: 0, udfPath: "counter:get", args: [{}] }] }));
@@ -40,27 +41,26 @@ if (mode === "fanout") {
   let caughtUp = 0;
   let done;
   const finished = new Promise((resolve) => { done = resolve; });
-  const sockets = await openMany(subscribe, Number(n));
-  for (const socket of sockets) {
-    socket.on("message", (data) => {
-      const message = JSON.parse(data);
-      if (message.type !== "Transition") return;
-      // The commit ts is the wall clock at commit (ns, little-endian u64): same machine,
-      // so arrival minus it is the commit-to-subscriber latency.
-      const arrived = performance.timeOrigin + performance.now();
-      const committed = Number(Buffer.from(message.endVersion.ts, "base64").readBigUInt64LE(0)) / 1e6;
-      for (const change of message.modifications) {
-        if (change.type !== "QueryUpdated") continue;
-        if (!sent.has(change.value)) { initial += 1; continue; }
-        deliveries += 1;
-        latencies.push(performance.now() - sent.get(change.value));
-        commitLatencies.push(arrived - committed);
-        // Coalescing may skip an intermediate value (every client still sees
-        // each state it is shown whole); done once all have the last value.
-        if (change.value === writes) { caughtUp += 1; if (caughtUp === sockets.length) done(); }
-      }
-    });
-  }
+  const total = Number(n);
+  const onMessage = (socket, data) => {
+    const message = JSON.parse(data);
+    if (message.type !== "Transition") return;
+    // The commit ts is the wall clock at commit (ns, little-endian u64): same machine,
+    // so arrival minus it is the commit-to-subscriber latency.
+    const arrived = performance.timeOrigin + performance.now();
+    const committed = Number(Buffer.from(message.endVersion.ts, "base64").readBigUInt64LE(0)) / 1e6;
+    for (const change of message.modifications) {
+      if (change.type !== "QueryUpdated") continue;
+      if (!sent.has(change.value)) { initial += 1; continue; }
+      deliveries += 1;
+      latencies.push(performance.now() - sent.get(change.value));
+      commitLatencies.push(arrived - committed);
+      // Coalescing may skip an intermediate value (every client still sees
+      // each state it is shown whole); done once all have the last value.
+      if (change.value === writes) { caughtUp += 1; if (caughtUp === total) done(); }
+    }
+  };
+  const sockets = await openMany(() => subscribe(onMessage), total);
   while (initial < sockets.length) await new Promise((r) => setTimeout(r, 10));
   const started = performance.now();
   const writeTimes = [];
