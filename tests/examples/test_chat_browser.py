@@ -8,7 +8,7 @@ contexts and saves a screenshot of every step under ``test-artifacts/browser/``.
 
 People sign in for real: with the app's form (pyconvex's built-in sign-in), or,
 on ``clerk-like.html``, through a local OpenID provider (npm ``oidc-provider``)
-wired the way the guide wires Clerk. Its ID tokens live 4 seconds and the server
+wired the way the guide wires Clerk. Its ID tokens live 5 seconds and the server
 allows no clock skew, so staying signed in means the client really refreshes.
 """
 
@@ -42,7 +42,7 @@ CHAT = ROOT / "examples" / "chat"
 DRIVER = Path(__file__).parent / "web"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
-ID_TOKEN_SECONDS = 4
+ID_TOKEN_SECONDS = 5
 
 
 @pytest.fixture(scope="module")

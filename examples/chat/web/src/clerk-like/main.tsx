@@ -18,7 +18,7 @@ const issuer = import.meta.env.VITE_OIDC_ISSUER as string | undefined;
 // The client fetches a fresh token this long before the current one expires (default 10 s,
 // for Clerk's one-minute tokens). The local provider may hand out tokens of a few seconds.
 const convex = new ConvexReactClient(import.meta.env.VITE_CONVEX_URL as string, {
-  authRefreshTokenLeewaySeconds: 1,
+  authRefreshTokenLeewaySeconds: 2,
 });
 
 /** The header's corner: "Sign in with OpenID", or the user, their token's age, and "Sign out". */
