@@ -268,6 +268,7 @@ class Backend:
         self.scheduler.stop()
         self.executor.close()
         self.files.close()
+        environment.forget_database(self.database)
         self.database.close()
         self.persistence.close()
         if self._files_tmp is not None:

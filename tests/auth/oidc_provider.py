@@ -41,10 +41,15 @@ class OidcProvider:
 
 
 @contextmanager
-def running_oidc_provider(clients: list[dict[str, Any]]) -> Iterator[OidcProvider]:
-    """``oidc-provider`` with ``clients`` registered, for the ``with`` block."""
+def running_oidc_provider(
+    clients: list[dict[str, Any]], ttl: dict[str, int] | None = None
+) -> Iterator[OidcProvider]:
+    """``oidc-provider`` with ``clients`` registered, for the ``with`` block.
+
+    ``ttl`` overrides token lifetimes in seconds (``{"IdToken": 4}``; one hour by default).
+    """
     process = subprocess.Popen(
-        ["node", "provider.mjs", json.dumps({"clients": clients})],
+        ["node", "provider.mjs", json.dumps({"clients": clients, "ttl": ttl or {}})],
         cwd=NODE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

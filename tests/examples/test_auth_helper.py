@@ -1,8 +1,10 @@
-"""The chat example's frontend sign-in helper (examples/chat/auth/pyconvexAuth.js).
+"""The chat example's frontend sign-in helper (examples/chat/web/src/pyconvexAuth.ts).
 
-Driven by Node with the official npm ``ConvexClient``: sign-up, ``setAuth`` with the
+Compiled to JavaScript by the example's own esbuild (Vite's), then driven by Node with
+the official npm ``ConvexClient``: sign-up, ``setAuth`` with the
 helper's ``fetchAccessToken`` (confirmed, then refreshed as the client asks), the
-example's functions as the signed-in user, shared refreshes, sign-out.
+example's functions as the signed-in user, shared refreshes, the signed-in subject and
+change notifications, sign-out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pyconvex.server.app import create_app
 
 ROOT = Path(__file__).parents[2]
 APP = ROOT / "examples" / "chat" / "convex"
+HELPER = ROOT / "examples" / "chat" / "web" / "src" / "pyconvexAuth.ts"
 
 
 @pytest.fixture
@@ -44,9 +47,24 @@ def chat_url() -> Iterator[str]:
     backend.close()
 
 
-def test_the_helper_signs_in_the_official_client(chat_url: str) -> None:
+@pytest.fixture
+def helper_module(tmp_path: Path) -> Path:
+    """pyconvexAuth.ts as an ES module Node can import (Node runs no TypeScript)."""
+    esbuild = ROOT / "examples" / "chat" / "node_modules" / ".bin" / "esbuild"
+    if not esbuild.exists():
+        pytest.fail(f"{esbuild} is missing: run ./scripts/install")
+    out = tmp_path / "pyconvexAuth.mjs"
+    subprocess.run(
+        [str(esbuild), str(HELPER), "--format=esm", f"--outfile={out}", "--log-level=warning"],
+        check=True,
+        timeout=60,
+    )
+    return out
+
+
+def test_the_helper_signs_in_the_official_client(chat_url: str, helper_module: Path) -> None:
     result = subprocess.run(
-        ["node", "auth_helper.mjs", chat_url],
+        ["node", "auth_helper.mjs", chat_url, str(helper_module)],
         cwd=ROOT / "tests" / "clients" / "node",
         capture_output=True,
         text=True,
@@ -61,3 +79,5 @@ def test_the_helper_signs_in_the_official_client(chat_url: str) -> None:
     assert out["signedOut"] == {"isSignedIn": False, "token": None}
     assert out["refreshAfterSignOut"] == 401
     assert out["sessionEvents"][0] is True and out["sessionEvents"][-1] is False
+    assert out["subject"] == {"signedIn": "string", "afterRefreshes": True, "afterSignOut": None}
+    assert out["notified"] is True

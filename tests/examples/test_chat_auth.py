@@ -1,8 +1,9 @@
 """The chat example's messages, served by a real server to callers with real tokens.
 
-Ada and Bob sign in with JWTs from an issuer on loopback; the guide's messages
-functions (create, update with its ownership check, remove, addReaction) are
-called signed in, signed out and as the wrong user.
+Ada and Bob sign in with JWTs from an issuer on loopback, which the example trusts
+through ``CLERK_JWT_ISSUER_DOMAIN`` (auth_config.py), as the guide trusts Clerk;
+the guide's messages functions (create, update with its ownership check, remove,
+addReaction) are called signed in, signed out and as the wrong user.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uvicorn
 
 from pyconvex.application import Backend
 from pyconvex.auth.config import OidcProvider
+from pyconvex.database.environment import set_environment_variables
 from pyconvex.server.app import create_app
 from tests.auth.issuer import Issuer, running_issuer
 
@@ -48,7 +50,12 @@ class Caller:
 def chat() -> Iterator[tuple[str, Issuer]]:
     with running_issuer() as issuer:
         backend = Backend.open(APP, data_path=":memory:")
-        backend.auth.providers = (OidcProvider(issuer.url, "convex"),)
+        assert OidcProvider(issuer.url, "convex") not in backend.auth.providers
+        # Trusted the way the guide trusts Clerk: auth_config.py reads the deployment's
+        # CLERK_JWT_ISSUER_DOMAIN when the app loads (a push, here a reload).
+        set_environment_variables(backend.database, {"CLERK_JWT_ISSUER_DOMAIN": issuer.url})
+        backend.reload()
+        assert OidcProvider(issuer.url, "convex") in backend.auth.providers
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

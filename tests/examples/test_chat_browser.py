@@ -6,14 +6,10 @@ the frontend is built for it with Vite (production build) and served as static
 files; each scenario (tests/examples/web/scenarios.mjs) opens fresh browser
 contexts and saves a screenshot of every step under ``test-artifacts/browser/``.
 
-pyconvex has no sign-in yet, so the browser is signed out: other users act
-through the test server's ``/_test/run`` route. Still to come once the built-in
-sign-in lands (web/src/auth.tsx is where it plugs in): two signed-in users
-posting from their windows (with the optimistic update), reactions, edit and
-delete from the UI with ownership enforced (another user's message has no
-Edit/Delete and the server refuses it), the guide's MessageForm posting, and
-Clerk-shaped third-party auth (``ConvexProviderWithAuth`` with a ``useAuth``
-backed by the local OpenID provider, audience ``convex``, including refresh).
+People sign in for real: with the app's form (pyconvex's built-in sign-in), or,
+on ``clerk-like.html``, through a local OpenID provider (npm ``oidc-provider``)
+wired the way the guide wires Clerk. Its ID tokens live 5 seconds and the server
+allows no clock skew, so staying signed in means the client really refreshes.
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.auth.oidc_provider import OidcProvider, running_oidc_provider
 from tests.clients.conftest import _free_port
 
 pytestmark = pytest.mark.browser
@@ -45,14 +42,46 @@ CHAT = ROOT / "examples" / "chat"
 DRIVER = Path(__file__).parent / "web"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
+ID_TOKEN_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
-def backend_url() -> Iterator[str]:
-    """The example on a real pyconvex server process, on a free port."""
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A static file server (its URL and folder); the frontend is built into it later."""
+    dist = tmp_path_factory.mktemp("chat-web")
+    handler = functools.partial(_QuietFiles, directory=str(dist))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", dist
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def oidc(site: tuple[str, Path]) -> Iterator[OidcProvider]:
+    """The outside OpenID provider: a public client ``convex`` for clerk-like.html."""
+    client = {
+        "client_id": "convex",
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": [f"{site[0]}clerk-like.html"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    }
+    with running_oidc_provider([client], ttl={"IdToken": ID_TOKEN_SECONDS}) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def backend_url(oidc: OidcProvider) -> Iterator[str]:
+    """The example on a real pyconvex server process, on a free port, trusting ``oidc``."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.examples.chat_web_server", str(port)], cwd=ROOT
+        [sys.executable, "-m", "tests.examples.chat_web_server", str(port), oidc.issuer],
+        cwd=ROOT,
+        # A token is refused the moment it expires: only a refreshing client stays signed in.
+        env={**os.environ, "PYCONVEX_AUTH_CLOCK_SKEW_SECONDS": "0"},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -69,28 +98,21 @@ def backend_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The frontend, built by Vite for ``backend_url`` and served as static files."""
+def app_url(backend_url: str, oidc: OidcProvider, site: tuple[str, Path]) -> str:
+    """The frontend (both pages), built by Vite for ``backend_url`` and ``oidc``."""
     vite = CHAT / "node_modules" / ".bin" / "vite"
     for needed in (vite, DRIVER / "node_modules" / "playwright-core", CHROMIUM):
         if not needed.exists():
-            pytest.fail(f"{needed} is missing: run ./scripts/install")
-    dist = tmp_path_factory.mktemp("chat-web")
+            pytest.fail(f"{needed} is missing: run ./scripts/install-browser")
+    url, dist = site
     subprocess.run(
         [str(vite), "build", "--outDir", str(dist), "--emptyOutDir", "--logLevel", "warn"],
         cwd=CHAT / "web",
-        env={**os.environ, "VITE_CONVEX_URL": backend_url},
+        env={**os.environ, "VITE_CONVEX_URL": backend_url, "VITE_OIDC_ISSUER": oidc.issuer},
         check=True,
         timeout=300,
     )
-    handler = functools.partial(_QuietFiles, directory=str(dist))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    return url
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):
@@ -148,9 +170,14 @@ def scenario(name: str, app_url: str, backend_url: str) -> dict[str, Any]:
     return outcome
 
 
-def test_what_others_post_shows_up_live_in_both_windows(app_url: str, backend_url: str) -> None:
+def test_two_signed_in_users_see_each_other_live_and_only_authors_edit(
+    app_url: str, backend_url: str
+) -> None:
     outcome = scenario("liveMessages", app_url, backend_url)
-    assert len(outcome["screenshots"]) == 10
+    facts = outcome["facts"]
+    assert facts["forced"] == [["error", "Not authorized"], ["error", "Not authorized"]]
+    assert facts["loads"] == [1, 1], "nothing was reloaded"
+    assert len(outcome["screenshots"]) == 16
 
 
 def test_load_more_brings_older_messages(app_url: str, backend_url: str) -> None:
@@ -177,4 +204,18 @@ def test_a_task_moves_between_columns_in_both_windows(app_url: str, backend_url:
 
 def test_the_guide_snippets_run_against_the_example(app_url: str, backend_url: str) -> None:
     outcome = scenario("guide", app_url, backend_url)
+    assert outcome["facts"]["posted"] == "Ada: second, from the guide's MessageForm"
     assert outcome["facts"]["email"]["subject"] == "Hello"
+
+
+def test_clerk_shaped_sign_in_with_an_openid_provider_refreshes_its_tokens(
+    app_url: str, backend_url: str, oidc: OidcProvider
+) -> None:
+    outcome = scenario("clerkLike", app_url, backend_url)
+    tokens = outcome["facts"]["tokens"]
+    assert tokens[0]["grant"] == "authorization_code"
+    refreshes = [t for t in tokens if t["grant"] == "refresh_token"]
+    assert len(refreshes) >= 2
+    assert all(t["status"] == 200 and t["aud"] == "convex" for t in tokens)
+    assert all(t["exp"] - t["iat"] == ID_TOKEN_SECONDS for t in tokens)
+    assert [t["iat"] for t in tokens] == sorted(t["iat"] for t in tokens)

@@ -28,3 +28,16 @@ def test_env_reads_the_deployment_not_the_process() -> None:
             environment._transaction.reset(token)
     finally:
         database.close()
+
+
+def test_without_a_deployment_there_are_no_variables() -> None:
+    database = Database(MemoryPersistence())
+    try:
+        environment.use_database(database)
+        set_environment_variables(database, {"A": "1"})
+        assert dict(environment.env) == {"A": "1"}
+        environment.forget_database(database)  # the deployment closes
+        # An app loaded on its own (codegen, a tool) reads an empty environment.
+        assert dict(environment.env) == {} and environment.env.get("A") is None
+    finally:
+        database.close()

@@ -15,7 +15,8 @@ node sees the same values and changes need no restart. Inside a query or
 mutation the variables are read from the function's own snapshot and the read
 is recorded, so a query that read a variable re-runs when it changes; in an
 action (or at import time, e.g. in ``auth_config.py``) they are read from the
-latest committed state.
+latest committed state. An app loaded outside any deployment (codegen, a tool)
+sees no variables.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pyconvex.database.database import Database
 from pyconvex.database.environment import read_environment
 from pyconvex.database.transaction import Transaction
 
-__all__ = ["Environment", "env", "use_database", "use_transaction"]
+__all__ = ["Environment", "env", "forget_database", "use_database", "use_transaction"]
 
 _transaction: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
     "pyconvex_env_transaction", default=None
@@ -49,6 +50,12 @@ def use_database(database: Database) -> None:
     _default[:] = [database]
 
 
+def forget_database(database: Database) -> None:
+    """Stop reading from ``database`` by default: its deployment is closing."""
+    if _default and _default[0] is database:
+        _default.clear()
+
+
 class Environment(Mapping[str, str]):
     """A read-only mapping of the deployment's environment variables."""
 
@@ -62,7 +69,8 @@ class Environment(Mapping[str, str]):
             return cached
         database = _database.get() or (_default[0] if _default else None)
         if database is None:
-            raise RuntimeError("pyconvex.env is available only while a pyconvex app is running")
+            # No deployment (an app loaded on its own, as codegen and tools do): no variables.
+            return {}
         return read_environment(database.begin(writable=False))
 
     def __getitem__(self, name: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 from pyconvex.clock import Clock
 from pyconvex.database.database import Database
 from pyconvex.database.schema import Schema
+from pyconvex.functions import env as environment
 from pyconvex.functions.executor import Executor
 from pyconvex.functions.job_runner import JobRunner
 from pyconvex.functions.loader import load_app
@@ -76,11 +77,13 @@ class ConvexTest:
             self.clock = self.database.clock
             self._owner = False
             return
-        registry, schema = _registry(schema, modules)
         self.persistence = (
             SqlitePersistence(sqlite_path) if sqlite_path is not None else MemoryPersistence()
         )
         self.database = Database(self.persistence, clock=clock)
+        # Module-level code (auth_config.py reading pyconvex.env) sees this deployment.
+        environment.use_database(self.database)
+        registry, schema = _registry(schema, modules)
         #: The clock the deployment reads (advance a ``ManualClock`` to make jobs due).
         self.clock = self.database.clock
         self.database.apply_schema(schema)
@@ -148,6 +151,7 @@ class ConvexTest:
         if not self._owner:
             return
         self.executor.close()
+        environment.forget_database(self.database)
         self.database.close()
         self.persistence.close()
 

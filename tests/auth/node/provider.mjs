@@ -1,5 +1,6 @@
 // A real OpenID provider (oidc-provider, pinned in package.json) on a free loopback port.
-// Usage: node provider.mjs '<config JSON>'   config: {"clients": [oidc-provider client metadata]}
+// Usage: node provider.mjs '<config JSON>'
+//   config: {"clients": [oidc-provider client metadata], "ttl": {"IdToken": seconds, ...}}
 // Prints {"issuer": url} once listening. POST /__rotate makes it sign with a new key (the
 // old one stays published, as real providers rotate). Accounts: any login, with the claims
 // sub=<login>, email=<login>@example.com (verified), name=<Login>.
@@ -36,7 +37,7 @@ const build = () => new Provider(issuer, {
   pkce: { required: () => true },
   // Put the scopes' claims (email, name) in the ID token itself, as most providers do.
   conformIdTokenClaims: false,
-  ttl: { IdToken: 3600, AccessToken: 3600 },
+  ttl: { IdToken: 3600, AccessToken: 3600, ...config.ttl },
 });
 let provider = build();
 

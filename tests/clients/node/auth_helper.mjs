@@ -1,10 +1,12 @@
-// The chat example's sign-in helper (examples/chat/auth/pyconvexAuth.js) with the official
+// The chat example's sign-in helper (examples/chat/web/src/pyconvexAuth.ts) with the official
 // npm ConvexClient (setAuth(auth.fetchAccessToken)) against pyconvex's built-in sign-in.
-// Usage: node auth_helper.mjs <deployment url>; prints one JSON object of observations.
+// Usage: node auth_helper.mjs <deployment url> <the helper compiled to an ES module>;
+// prints one JSON object of observations.
+import { pathToFileURL } from "node:url";
 import { ConvexClient } from "convex/browser";
-import { AuthError, createAuth } from "../../../examples/chat/auth/pyconvexAuth.js";
 
 const url = process.argv[2];
+const { AuthError, createAuth } = await import(pathToFileURL(process.argv[3]).href);
 const out = {};
 const waitFor = async (predicate, what) => {
   const deadline = Date.now() + 15000;
@@ -25,7 +27,10 @@ const memory = () => {
 const storage = memory();
 const sessionEvents = [];
 const auth = createAuth({ url, storage, onChange: (signedIn) => sessionEvents.push(signedIn) });
+let notified = 0;
+const unsubscribe = auth.subscribe(() => notified++);
 await auth.signUp({ email: "ada@example.com", password: "correct horse", name: "Ada" });
+const subject = auth.subject();
 const firstRefresh = storage.getItem("pyconvex:refreshToken");
 
 const client = new ConvexClient(url);
@@ -56,11 +61,17 @@ try {
   out.wrongPassword = error instanceof AuthError ? error.code : String(error);
 }
 
+const subjectAfterRefreshes = auth.subject();
 const refreshToken = storage.getItem("pyconvex:refreshToken");
 await auth.signOut();
 client.client.clearAuth();
 await waitFor(() => seen.at(-1) === null, "signed out");
 out.signedOut = { isSignedIn: auth.isSignedIn(), token: await auth.fetchAccessToken({}) };
+// The subject names the signed-in user and outlives refreshes; subscribers hear every change.
+out.subject = { signedIn: typeof subject, afterRefreshes: subject === subjectAfterRefreshes,
+  afterSignOut: auth.subject() };
+out.notified = notified > 2;
+unsubscribe();
 const reused = await fetch(`${url}/api/auth/refresh`, {
   method: "POST",
   headers: { "Content-Type": "application/json" },

@@ -1,6 +1,5 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import type { Id } from "../../convex/_generated/dataModel";
-import { SignIn } from "./auth";
 import { Channels } from "./components/Channels";
 import { Chat } from "./components/Chat";
 import { Files } from "./components/Files";
@@ -16,7 +15,8 @@ function tabFromHash(): Tab {
   return name in TABS ? (name as Tab) : "chat";
 }
 
-export default function App() {
+/** The app; `account` is the header's sign-in corner, from whichever auth provider wraps it. */
+export default function App({ account }: { account: ReactNode }) {
   const [tab, setTab] = useState<Tab>(tabFromHash);
   const [channelId, setChannelId] = useState<Id<"channels"> | null>(null);
 
@@ -37,7 +37,7 @@ export default function App() {
             </a>
           ))}
         </nav>
-        <SignIn />
+        {account}
       </header>
       {(tab === "chat" || tab === "guide") && (
         <div className="with-sidebar">

@@ -64,7 +64,7 @@ function MessageRow({ message, me }: { message: Message; me: Doc<"users"> | null
   }
 
   return (
-    <div className="message" data-testid="message">
+    <div className="message" data-testid="message" data-id={message._id}>
       <strong className="author">{message.user?.name ?? "someone"}</strong>{" "}
       {editing === null ? (
         <span className="text" data-testid="message-text">
