@@ -204,9 +204,12 @@ class Committer:
             return
         self.state = DatabaseState(batch.accepted[-1][1], catalog, schema)
         outcomes += batch.accepted
-        _deliver(outcomes)
+        # Listeners first: what they hand to an event loop then runs there before
+        # the callers resume, so no caller sees its commit before, for example,
+        # the subscriptions it invalidates have been marked.
         for listener in self._listeners:
             listener(batch.records)
+        _deliver(outcomes)
 
     def _next_ts(self) -> int:
         ts = max(self._last_ts + 1, self._clock.now_ns())

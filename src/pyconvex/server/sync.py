@@ -33,7 +33,7 @@ import pyconvex.knobs as knobs
 from pyconvex.application import Backend
 from pyconvex.auth.errors import AuthenticationError
 from pyconvex.clock import SystemClock
-from pyconvex.database.write_log import CommitRecord
+from pyconvex.database.write_log import CommitRecord, WriteLog
 from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.references import canonical_path
 from pyconvex.protocol.messages import (
@@ -87,7 +87,10 @@ class QueryCache:
     ``[entry.ts, entry.valid_through]`` would return.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, write_log: WriteLog | None = None) -> None:
+        # With the write log, an entry is also extended on demand to a snapshot
+        # whose commits the hub has not been told of yet (they are checked).
+        self._write_log = write_log
         self._entries: dict[tuple[Any, ...], _Entry] = {}
         self._running: dict[tuple[Any, ...], tuple[int, asyncio.Future[QueryOutcome]]] = {}
         self._max_entries = max_entries
@@ -97,10 +100,16 @@ class QueryCache:
     def peek(self, key: tuple[Any, ...], ts: int) -> QueryOutcome | None:
         """The cached outcome of ``key`` valid at ``ts``, if there is one (no waiting)."""
         entry = self._entries.get(key)
-        if entry is not None and entry.ts <= ts <= entry.valid_through:
-            self.hits += 1
-            return entry.outcome
-        return None
+        if entry is None or ts < entry.ts:
+            return None
+        if ts > entry.valid_through:
+            # A commit the hub has not announced yet: is the result still valid?
+            log = self._write_log
+            if log is None or log.find_conflict(entry.outcome.read_set, entry.valid_through):
+                return None
+            entry.valid_through = ts
+        self.hits += 1
+        return entry.outcome
 
     async def get(self, key: tuple[Any, ...], ts: int, run: Any) -> QueryOutcome:
         """The outcome of ``key`` at snapshot ``ts``, running ``run(ts)`` only if needed."""
@@ -129,11 +138,20 @@ class QueryCache:
             self._entries[key] = _Entry(ts, ts, outcome)
         return outcome
 
-    def on_commit(self, touched: list[tuple[int, bytes]], batch_ts: int) -> None:
-        """Drop entries a commit batch touched; extend the others through ``batch_ts``."""
+    def on_commit(self, records: Sequence[CommitRecord]) -> None:
+        """Drop entries a commit batch changed; extend the others through its last ts.
+
+        A commit changes an entry only if it is newer than the entry's snapshot:
+        a result computed at or after a commit already shows it.
+        """
+        batch_ts = records[-1].ts
         for key, entry in list(self._entries.items()):
             read_set = entry.outcome.read_set
-            if any(read_set.contains(index_id, k) for index_id, k in touched):
+            if any(
+                record.ts > entry.ts and read_set.contains(t.index_id, t.key)
+                for record in records
+                for t in record.touched
+            ):
                 del self._entries[key]
             else:
                 entry.valid_through = max(entry.valid_through, batch_ts)
@@ -155,7 +173,7 @@ class SyncHub:
         self.backend = backend
         self.production = production
         self.connections: set[_Connection] = set()
-        self.cache = QueryCache()
+        self.cache = QueryCache(write_log=backend.database.committer.write_log)
         self.subscriptions = Subscriptions()
         self._loop: asyncio.AbstractEventLoop | None = None
         backend.database.add_commit_listener(self._on_commit_thread)
@@ -180,7 +198,7 @@ class SyncHub:
     def _on_commit(self, records: Sequence[CommitRecord]) -> None:
         touched = [(t.index_id, t.key) for record in records for t in record.touched]
         if records:
-            self.cache.on_commit(touched, records[-1].ts)
+            self.cache.on_commit(records)
         for connection, query_id in self.subscriptions.invalidate(touched):
             connection.session.mark_dirty(query_id)
             connection.request_update()
