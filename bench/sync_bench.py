@@ -146,9 +146,8 @@ def main() -> None:
                     time.sleep(0.1)
             n, writes = options.subscribers, options.writes
             ceiling = _node("broadcast", url, str(n), str(writes))
-            before = httpx.get(f"{url}/bench/stats").json()["executions"]
             fanout = _node("fanout", url, str(n), str(writes))
-            executions = httpx.get(f"{url}/bench/stats").json()["executions"] - before
+            executions = fanout["executed"]  # counted from the first write to the last delivery
             latency = _node("fanout", url, "100", "200")
             rss_before = _rss_mb(server.pid)
             idle = subprocess.Popen(

@@ -62,6 +62,8 @@ if (mode === "fanout") {
   };
   const sockets = await openMany(() => subscribe(onMessage), total);
   while (initial < sockets.length) await new Promise((r) => setTimeout(r, 10));
+  const executions = async () => (await (await fetch(`${url}/bench/stats`)).json()).executions;
+  const executionsBefore = await executions();
   const started = performance.now();
   const writeTimes = [];
   for (let value = 1; value <= writes; value += 1) {
@@ -76,9 +78,10 @@ if (mode === "fanout") {
   writeTimes.sort((a, b) => a - b);
   await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
   const seconds = (performance.now() - started) / 1000;
+  const executed = (await executions()) - executionsBefore;
   latencies.sort((a, b) => a - b);
   commitLatencies.sort((a, b) => a - b);
-  console.log(JSON.stringify({ deliveries, seconds, expected: writes * sockets.length, caughtUp,
+  console.log(JSON.stringify({ deliveries, seconds, expected: writes * sockets.length, caughtUp, executed,
     p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
     commitP50: percentile(commitLatencies, 0.5), commitP99: percentile(commitLatencies, 0.99),
     writeP50: percentile(writeTimes, 0.5), writeMax: writeTimes[writeTimes.length - 1] }));

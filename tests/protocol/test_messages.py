@@ -113,3 +113,12 @@ def test_transition_chunks_split_at_character_boundaries_and_join_back() -> None
     assert all(len(c["chunk"].encode()) <= 1000 for c in chunks)
     assert "".join(c["chunk"] for c in chunks) == text
     assert [json.loads(c)["chunk"] for c in split_transition("{}", 1000, "t")] == ["{}"]
+
+
+def test_a_version_as_text_is_its_json() -> None:
+    import json
+
+    from pyconvex.protocol.messages import Version
+
+    version = Version(3, 1, 2**63 + 5)
+    assert json.loads(version.to_json_text()) == version.to_json()

@@ -66,6 +66,13 @@ class Version:
         """The wire form."""
         return {"querySet": self.query_set, "identity": self.identity, "ts": encode_ts(self.ts)}
 
+    def to_json_text(self) -> str:
+        """The wire form as compact JSON text (what every Transition carries twice)."""
+        return (
+            f'{{"querySet":{self.query_set},"identity":{self.identity},'
+            f'"ts":"{encode_ts(self.ts)}"}}'
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Connect:

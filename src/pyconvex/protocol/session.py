@@ -163,9 +163,9 @@ class Transition:
         server_ts = "null" if self.server_ts is None else str(self.server_ts)
         return (
             '{"type":"Transition","startVersion":'
-            + _compact(self.start.to_json())
+            + self.start.to_json_text()
             + ',"endVersion":'
-            + _compact(self.end.to_json())
+            + self.end.to_json_text()
             + ',"modifications":['
             + ",".join(self.modifications)
             + '],"clientClockSkew":null,"serverTs":'
