@@ -24,6 +24,9 @@ __all__ = [
     "OCC_MAX_BACKOFF_SECONDS",
     "OCC_MAX_RETRIES",
     "PAGINATION_MAX_ITEMS",
+    "POSTGRES_CONNECT_TIMEOUT_SECONDS",
+    "POSTGRES_POOL_MAX",
+    "POSTGRES_POOL_MIN",
     "QUERY_CONCURRENCY",
     "TRANSACTION_MAX_READ_BYTES",
     "TRANSACTION_MAX_READ_INTERVALS",
@@ -99,3 +102,10 @@ ACTION_TIMEOUT_SECONDS = _float("ACTION_TIMEOUT_SECONDS", 600.0)
 #: How long a query or mutation may hold its caller's event loop before it is moved
 #: to a worker thread (it then runs there from the start, with the full time limit).
 INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)
+
+#: PostgreSQL storage: connections each process keeps open in its pool.
+POSTGRES_POOL_MIN = _int("POSTGRES_POOL_MIN", 2)
+#: PostgreSQL storage: most pooled connections of one process (readers wait beyond it).
+POSTGRES_POOL_MAX = _int("POSTGRES_POOL_MAX", 16)
+#: PostgreSQL storage: how long opening the store waits for its first connection.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = _float("POSTGRES_CONNECT_TIMEOUT_SECONDS", 10.0)

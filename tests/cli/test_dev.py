@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -197,3 +198,46 @@ def test_a_reload_picks_up_an_edited_helper_module(tmp_path: Path) -> None:
         assert asyncio.run(backend.executor.run_query("api:get", {})).value == 2
     finally:
         backend.close()
+
+
+@pytest.mark.postgres
+def test_dev_and_run_keep_the_data_in_postgres(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    project = make_project(tmp_path / "app", port, {"notes.py": NOTES})
+    with DevServer(project, port, "--db", postgres_url) as dev:
+        assert dev.value("mutation", "notes:add", {"text": "in postgres"})
+        assert "data: postgresql://" in dev.output
+    assert not (project / ".pyconvex" / "data.sqlite3").exists()
+    # The same data, read in this process through the environment variable.
+    write(
+        project / "convex" / "count.py",
+        """
+        from pyconvex import query
+
+        @query
+        async def texts(ctx):
+            return [note["text"] for note in await ctx.db.query("notes").collect()]
+    """,
+    )
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PYCONVEX_DB_URL", postgres_url)
+    result = CliRunner().invoke(main, ["run", "--local", "count:texts"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == ["in postgres"]
+
+
+def test_dev_with_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "app", free_port(), {"notes.py": NOTES})
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing?connect_timeout=2"
+    result = subprocess.run(
+        [sys.executable, "-m", "pyconvex", "dev", str(project), "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYCONVEX_POSTGRES_CONNECT_TIMEOUT_SECONDS": "2"},
+    )
+    assert result.returncode == 1
+    assert "Could not open the database postgresql://nobody@127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr

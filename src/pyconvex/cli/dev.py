@@ -2,7 +2,9 @@
 
 ``pyconvex dev [DIR]`` serves the app's functions over Convex's HTTP API on
 127.0.0.1:3210 (``--host``/``--port``, or the port of the dev URL in
-``pyconvex.json``), with its embedded SQLite database in ``.pyconvex/``, and
+``pyconvex.json``), with its embedded SQLite database in ``.pyconvex/`` (or the
+database of ``--db``, ``PYCONVEX_DB_URL`` or the config's ``db``: a
+``postgres://`` URL serves from PostgreSQL, possibly as one of several nodes), and
 writes the deployment URL to ``.env.local`` (``CONVEX_URL`` and
 ``VITE_CONVEX_URL``) as Convex's CLI does. DIR is the project root (holding
 ``pyconvex.json`` or ``convex/``) or the functions folder itself.
@@ -24,7 +26,13 @@ from urllib.parse import urlsplit
 
 import click
 
-from pyconvex.cli.config import ProjectConfig, find_config, is_local_url
+from pyconvex.cli.config import (
+    ProjectConfig,
+    db_option,
+    find_config,
+    is_local_url,
+    resolve_database,
+)
 from pyconvex.cli.main import main
 
 if TYPE_CHECKING:
@@ -53,6 +61,7 @@ _IGNORED_DIRS = frozenset({"__pycache__", "_generated"})
     default=None,
     help="SQLite database file [default: .pyconvex/data.sqlite3 in the project].",
 )
+@db_option
 @click.option(
     "--watch/--no-watch",
     default=True,
@@ -70,6 +79,7 @@ def dev(
     host: str,
     port: int | None,
     data: Path | None,
+    db: str | None,
     watch: bool,
     production: bool,
 ) -> None:
@@ -78,17 +88,23 @@ def dev(
     # mtime in whole seconds could serve a same-size edit made within the same
     # second as the cached version. Dev compiles from source every time instead.
     sys.dont_write_bytecode = True
+    import psycopg
     import uvicorn
 
     from pyconvex.application import Backend
     from pyconvex.server.admin_code import describe_load_error
     from pyconvex.server.app import create_app
+    from pyconvex.storage.opener import describe_location
 
     project = resolve_project(directory)
     functions = project.functions_dir
-    data_path = data or project.state_dir / "data.sqlite3"
+    location = resolve_database(project, db, data)
     try:
-        backend = Backend.open(functions, data_path=data_path)
+        backend = Backend.open(functions, data_path=location)
+    except psycopg.Error as error:
+        raise click.ClickException(
+            f"Could not open the database {describe_location(location)}: {error}"
+        ) from None
     except Exception as error:
         raise click.ClickException(
             f"Could not load {functions}: {describe_load_error(error, functions)}"
@@ -104,7 +120,14 @@ def dev(
         click.echo(
             f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)"
         )
-        click.echo(f"  admin key: {backend.admin_key}")
+        click.echo(f"  data: {describe_location(location)}")
+        if backend.admin_key is not None:
+            click.echo(f"  admin key: {backend.admin_key}")
+        else:
+            click.echo(
+                "  admin key: the deployment's (set by another node; give this node "
+                "PYCONVEX_ADMIN_KEY to know it)"
+            )
         click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")
         _print_runs(backend)
         if watch and not production:

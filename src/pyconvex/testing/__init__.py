@@ -30,6 +30,7 @@ from pyconvex.functions.loader import load_app
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
 from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
+from pyconvex.storage.postgres import PostgresPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
 
 __all__ = ["ConvexTest"]
@@ -46,6 +47,7 @@ class ConvexTest:
             the path of a ``convex/`` folder to load (its schema is used when
             ``schema`` is None).
         sqlite_path: store in this SQLite file instead of in memory.
+        database_url: store in this PostgreSQL database (``postgres://...``) instead.
         clock: inject a clock (for example a ``ManualClock``).
     """
 
@@ -55,6 +57,7 @@ class ConvexTest:
         modules: Mapping[str, ModuleType | Any] | str | Path | None = None,
         *,
         sqlite_path: str | Path | None = None,
+        database_url: str | None = None,
         clock: Clock | None = None,
         _shared: tuple[Database, Executor, Persistence] | None = None,
         _identity: dict[str, Any] | None = None,
@@ -65,9 +68,13 @@ class ConvexTest:
             self._owner = False
             return
         registry, schema = _registry(schema, modules)
-        self.persistence = (
-            SqlitePersistence(sqlite_path) if sqlite_path is not None else MemoryPersistence()
-        )
+        self.persistence: Persistence
+        if database_url is not None:
+            self.persistence = PostgresPersistence(database_url)
+        elif sqlite_path is not None:
+            self.persistence = SqlitePersistence(sqlite_path)
+        else:
+            self.persistence = MemoryPersistence()
         self.database = Database(self.persistence, clock=clock)
         self.database.apply_schema(schema)
         self.executor = Executor(self.database, registry)
