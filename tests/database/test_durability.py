@@ -1,9 +1,10 @@
 """Crash safety: SIGKILL a process mid-stream of commits; acknowledged commits survive.
 
 The child runs real mutations through the executor on a SQLite file (or a
-PostgreSQL database), 40 at a time, each inserting two documents of one pair, and prints a pair number only
-after its mutation returned (i.e. was acknowledged as durable). The parent
-kills it with SIGKILL at an arbitrary moment, reopens the file and checks that
+PostgreSQL database), 40 at a time, each inserting two documents of one pair,
+and prints a pair number only after its mutation returned (i.e. was
+acknowledged as durable). The parent kills it with SIGKILL at an arbitrary
+moment, reopens the store and checks that
 every acknowledged pair is there and that no pair is there by half.
 """
 

@@ -68,13 +68,7 @@ class ConvexTest:
             self._owner = False
             return
         registry, schema = _registry(schema, modules)
-        self.persistence: Persistence
-        if database_url is not None:
-            self.persistence = PostgresPersistence(database_url)
-        elif sqlite_path is not None:
-            self.persistence = SqlitePersistence(sqlite_path)
-        else:
-            self.persistence = MemoryPersistence()
+        self.persistence = _open_store(sqlite_path, database_url)
         self.database = Database(self.persistence, clock=clock)
         self.database.apply_schema(schema)
         self.executor = Executor(self.database, registry)
@@ -146,3 +140,11 @@ def _registry(
         app = load_app(modules)
         return app.registry, schema if schema is not None else app.schema
     return Registry.from_modules(modules), schema
+
+
+def _open_store(sqlite_path: str | Path | None, database_url: str | None) -> Persistence:
+    if database_url is not None:
+        return PostgresPersistence(database_url)
+    if sqlite_path is not None:
+        return SqlitePersistence(sqlite_path)
+    return MemoryPersistence()
