@@ -25,6 +25,7 @@ __all__ = [
     "OCC_MAX_RETRIES",
     "PAGINATION_MAX_ITEMS",
     "POSTGRES_CONNECT_TIMEOUT_SECONDS",
+    "POSTGRES_POLL_SECONDS",
     "POSTGRES_POOL_MAX",
     "POSTGRES_POOL_MIN",
     "QUERY_CONCURRENCY",
@@ -109,3 +110,5 @@ POSTGRES_POOL_MIN = _int("POSTGRES_POOL_MIN", 2)
 POSTGRES_POOL_MAX = _int("POSTGRES_POOL_MAX", 16)
 #: PostgreSQL storage: how long opening the store waits for its first connection.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = _float("POSTGRES_CONNECT_TIMEOUT_SECONDS", 10.0)
+#: PostgreSQL storage: how often a node looks for other nodes' commits without a NOTIFY.
+POSTGRES_POLL_SECONDS = _float("POSTGRES_POLL_SECONDS", 1.0)

@@ -73,7 +73,9 @@ class Database:
         self.allocator = TableAllocator(catalog.next_table_number, catalog.next_index_id)
         self.creation_clock = CreationClock()
         state = DatabaseState(persistence.max_ts(), catalog, None)
-        self.committer = Committer(persistence, self.clock, state)
+        self.committer = Committer(
+            persistence, self.clock, state, on_catalog=self.allocator.observe
+        )
         self._schema_lock = threading.Lock()
 
     @property

@@ -23,8 +23,11 @@ read names its snapshot timestamp, so no long transaction is ever held.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -32,9 +35,17 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 import pyconvex.knobs as knobs
-from pyconvex.storage.base import DocumentRevision, IndexEntry
+from pyconvex.storage.base import CommitBatch, DocumentRevision, IndexEntry, LoggedCommit
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresPersistence", "is_postgres_url"]
+__all__ = [
+    "COMMIT_CHANNEL",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "PostgresPersistence",
+    "is_postgres_url",
+]
+
+_log = logging.getLogger(__name__)
 
 # Step ``i`` brings a database from version ``i`` to ``i + 1`` (recorded in
 # ``schema_migrations``); a new layout appends a step, never edits an old one.
@@ -61,6 +72,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # without a revision, and MAX(ts) over the indexes would be a scan).
         "CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL)",
         "INSERT INTO meta (key, value) VALUES ('max_ts', 0)",
+    ),
+    (
+        # The commit log of several nodes sharing the database: one row per
+        # commit, with what the database layer needs to replay it in its
+        # write log (docs/concepts/multi-node.md).
+        "CREATE TABLE commits (ts bigint PRIMARY KEY, payload bytea NOT NULL)",
     ),
 )
 
@@ -90,6 +107,15 @@ _UPSERT_GLOBALS = (
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
 _RAISE_MAX_TS = "UPDATE meta SET value = greatest(value, %s) WHERE key = 'max_ts'"
+# The store-wide commit lock is the row lock on max_ts, which every write
+# takes anyway: held from here to COMMIT, it serializes the commits of all nodes.
+_LOCK_MAX_TS = "SELECT value FROM meta WHERE key = 'max_ts' FOR UPDATE"
+_LOAD_COMMITS = "SELECT ts, payload FROM commits WHERE ts > %s ORDER BY ts"
+_INSERT_COMMITS = (
+    "INSERT INTO commits (ts, payload) SELECT * FROM unnest(%s::bigint[], %s::bytea[])"
+)
+#: The LISTEN/NOTIFY channel on which each commit announces its timestamp.
+COMMIT_CHANNEL = "pyconvex_commits"
 _GET_REVISION = (
     "SELECT ts, value, prev_ts FROM documents WHERE doc_id = %s AND ts <= %s "
     "ORDER BY ts DESC LIMIT 1"
@@ -200,6 +226,10 @@ class PostgresPersistence:
         self.url = url
         self._closed = False
         self._close_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listeners: list[threading.Thread] = []
+        # close() wakes this process's listeners with a NOTIFY on a channel of its own.
+        self._stop_channel = f"pyconvex_stop_{secrets.token_hex(8)}"
         minimum = knobs.POSTGRES_POOL_MIN if min_connections is None else min_connections
         maximum = knobs.POSTGRES_POOL_MAX if max_connections is None else max_connections
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
@@ -281,6 +311,99 @@ class PostgresPersistence:
                     _UPSERT_GLOBALS, ([k for k, _ in globals_], [v for _, v in globals_])
                 )
             connection.execute(_RAISE_MAX_TS, (max_ts,))
+
+    def commit_serialized(
+        self,
+        after_ts: int,
+        prepare: Callable[[int, Sequence[LoggedCommit]], CommitBatch | None],
+    ) -> None:
+        """Commit one batch under the store-wide commit lock (the ``max_ts`` row lock).
+
+        See :meth:`pyconvex.storage.base.SharedPersistence.commit_serialized`.
+        Two round trips: the lock with the commits to catch up on, then the
+        batch with its log entries, a NOTIFY of its last ts, and COMMIT.
+
+        Raises:
+            ValueError: a key is stored twice; nothing of the batch is stored.
+            RuntimeError: the persistence is closed.
+            psycopg.Error: the server failed; nothing is stored (unless the
+                connection broke during COMMIT, when the commit log tells).
+        """
+        self._check_open()
+        with self._pool.connection() as connection:
+            try:
+                with connection.transaction():
+                    with connection.pipeline():
+                        lock = connection.execute(_LOCK_MAX_TS)
+                        with connection.cursor(binary=True) as cursor:
+                            cursor.execute(_LOAD_COMMITS, (after_ts,))
+                            rows = cursor.fetchall()
+                        row = lock.fetchone()
+                    max_ts = int(row[0]) if row is not None else 0
+                    batch = prepare(max_ts, [LoggedCommit(ts, payload) for ts, payload in rows])
+                    if batch is None:
+                        return
+                    self.write_in(connection, batch.revisions, batch.entries, batch.globals_)
+                    if batch.commits:
+                        with connection.pipeline():
+                            connection.execute(
+                                _INSERT_COMMITS,
+                                (
+                                    [c.ts for c in batch.commits],
+                                    [c.payload for c in batch.commits],
+                                ),
+                            )
+                            # Delivered to listeners only once the transaction commits.
+                            connection.execute(
+                                "SELECT pg_notify(%s, %s)",
+                                (COMMIT_CHANNEL, str(batch.commits[-1].ts)),
+                            )
+            except pg_errors.UniqueViolation as error:
+                raise ValueError(f"write refused, nothing stored: {error}") from error
+
+    def load_commits(self, after_ts: int) -> list[LoggedCommit]:
+        """Every logged commit with ``ts > after_ts``, in ts order.
+
+        Commits are serialized by the lock and each is visible only with its
+        log entry, so no commit below the newest one returned can appear later.
+        """
+        self._check_open()
+        return [
+            LoggedCommit(ts, payload) for ts, payload in self._fetch(_LOAD_COMMITS, (after_ts,))
+        ]
+
+    def watch_commits(self, on_commit: Callable[[], None]) -> None:
+        """Call ``on_commit()`` on a listener thread after commits (LISTEN/NOTIFY).
+
+        Also calls it every ``PYCONVEX_POSTGRES_POLL_SECONDS`` and after every
+        reconnection, so a notification lost with a broken connection only
+        delays, never loses, what the callee learns. Stops on :meth:`close`.
+        """
+        self._check_open()
+        thread = threading.Thread(
+            target=self._listen, args=(on_commit,), name="pyconvex-pg-listen", daemon=True
+        )
+        self._listeners.append(thread)
+        thread.start()
+
+    def _listen(self, on_commit: Callable[[], None]) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {COMMIT_CHANNEL}")
+                    connection.execute(f"LISTEN {self._stop_channel}")
+                    on_commit()  # whatever happened while not listening
+                    while not self._stopping.is_set():
+                        for _ in connection.notifies(
+                            timeout=knobs.POSTGRES_POLL_SECONDS, stop_after=1
+                        ):
+                            pass
+                        on_commit()
+            except psycopg.Error as error:
+                if self._stopping.is_set():
+                    return
+                _log.warning("commit listener lost its connection (%s); reconnecting", error)
+                self._stopping.wait(knobs.POSTGRES_POLL_SECONDS)
 
     def index_scan(
         self,
@@ -405,6 +528,12 @@ class PostgresPersistence:
             if self._closed:
                 return
             self._closed = True
+            self._stopping.set()
+            if self._listeners:
+                with contextlib.suppress(psycopg.Error), self._pool.connection(timeout=1) as c:
+                    c.execute(f"NOTIFY {self._stop_channel}")
+            for thread in self._listeners:
+                thread.join()
             self._pool.close()
 
     def _check_open(self) -> None:
