@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from pyconvex import v
 from pyconvex.database.schema import define_schema, define_table
 from pyconvex.database.write_log import CommitRecord
 from pyconvex.testing import ConvexTest
-from pyconvex import v
 from tests.functions import sample_app
 
 pytestmark = pytest.mark.postgres
