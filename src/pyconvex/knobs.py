@@ -12,6 +12,7 @@ __all__ = [
     "ACTION_CONCURRENCY",
     "ACTION_TIMEOUT_SECONDS",
     "ARRAY_MAX_ELEMENTS",
+    "CATCH_UP_TIMEOUT_SECONDS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
     "FUNCTION_ARGS_MAX_BYTES",
@@ -112,3 +113,6 @@ POSTGRES_POOL_MAX = _int("POSTGRES_POOL_MAX", 16)
 POSTGRES_CONNECT_TIMEOUT_SECONDS = _float("POSTGRES_CONNECT_TIMEOUT_SECONDS", 10.0)
 #: PostgreSQL storage: how often a node looks for other nodes' commits without a NOTIFY.
 POSTGRES_POLL_SECONDS = _float("POSTGRES_POLL_SECONDS", 1.0)
+#: Several nodes: how long a client reconnecting to a node waits for the commits it saw
+#: on another node to arrive here before its queries run anyway.
+CATCH_UP_TIMEOUT_SECONDS = _float("CATCH_UP_TIMEOUT_SECONDS", 2.0)

@@ -148,6 +148,7 @@ class Committer:
         self._listeners: list[Callable[[Sequence[CommitRecord]], None]] = []
         self._on_catalog = on_catalog
         self._catch_up_queued = False
+        self._published = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="pyconvex-committer", daemon=True)
         self._thread.start()
         if self._shared is not None:
@@ -168,6 +169,19 @@ class Committer:
         On a shared store, also with the records of other nodes' commits.
         """
         self._listeners.append(listener)
+
+    def wait_for(self, ts: int, timeout: float) -> bool:
+        """Block until ``state.ts >= ts`` (taking in other nodes' commits); False on timeout.
+
+        On a store no other process writes, nothing can arrive: returns at once.
+        """
+        if self.state.ts >= ts:
+            return True
+        if self._shared is None:
+            return False
+        self._queue_catch_up()
+        with self._published:
+            return self._published.wait_for(lambda: self.state.ts >= ts, timeout)
 
     def close(self) -> None:
         """Finish queued commits and stop the thread."""
@@ -283,9 +297,15 @@ class Committer:
         if not records:
             return
         self._last_ts = max(self._last_ts, records[-1].ts)
-        self.state = DatabaseState(records[-1].ts, catalog, state.schema)
+        self._set_state(DatabaseState(records[-1].ts, catalog, state.schema))
         for listener in self._listeners:
             listener(records)
+
+    def _set_state(self, state: DatabaseState) -> None:
+        self.state = state
+        if self._shared is not None:
+            with self._published:
+                self._published.notify_all()
 
     def _prepare(self, requests: list[CommitRequest]) -> _Batch:
         """Validate each request and turn the accepted ones into one batch of writes.
@@ -343,7 +363,7 @@ class Committer:
     def _publish(self, batch: _Batch) -> None:
         """The batch is durable: publish its state, resolve its futures, tell the listeners."""
         if batch.state is not None:
-            self.state = batch.state
+            self._set_state(batch.state)
         outcomes: list[tuple[CommitRequest, int | BaseException]] = [*batch.refused]
         outcomes += batch.accepted
         _deliver(outcomes)
