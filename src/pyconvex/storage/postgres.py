@@ -18,7 +18,9 @@ write, so writers are serialized by its row lock, and a reader that sees a
 ``max_ts`` sees every write at or below it.
 
 Reads run on pooled autocommit connections, one short statement each; every
-read names its snapshot timestamp, so no long transaction is ever held.
+read names its snapshot timestamp, so no long transaction is ever held. Every
+call into psycopg is :func:`~pyconvex.interrupts.shielded`: the executor's
+interrupts of runaway handlers wait until the connection is back in the pool.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
+import pyconvex.interrupts as interrupts
 import pyconvex.knobs as knobs
 from pyconvex.storage.base import CommitBatch, DocumentRevision, IndexEntry, LoggedCommit
 
@@ -268,7 +271,7 @@ class PostgresPersistence:
         if not (revisions or entries or globals_):
             return
         self._check_open()
-        with self._pool.connection() as connection:
+        with interrupts.shielded(), self._pool.connection() as connection:
             try:
                 with connection.transaction():
                     self.write_in(connection, revisions, entries, globals_)
@@ -330,7 +333,7 @@ class PostgresPersistence:
                 connection broke during COMMIT, when the commit log tells).
         """
         self._check_open()
-        with self._pool.connection() as connection:
+        with interrupts.shielded(), self._pool.connection() as connection:
             try:
                 with connection.transaction():
                     with connection.pipeline():
@@ -513,7 +516,7 @@ class PostgresPersistence:
         return int(rows[0][0])
 
     def _fetch(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
-        with self._pool.connection() as connection:
+        with interrupts.shielded(), self._pool.connection() as connection:
             # Binary results: bytea arrives as raw bytes, not hex text to decode.
             with connection.cursor(binary=True) as cursor:
                 cursor.execute(sql, params)
