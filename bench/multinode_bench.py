@@ -7,11 +7,15 @@ Three deployments of a small app, each fresh, one after the other:
   here, fsync on);
 * ``postgres x2``: two server processes on that PostgreSQL database.
 
-For each: durable mutations/s (``bench:insert``, no conflicts) from a Node
+For each: function-execution throughput, mutations/s of ``bench:work`` (about
+1 ms of Python, then a durable insert) run by the executor in each node's
+process with no HTTP (32 concurrent loops per node); durable trivial
+mutations/s (``bench:insert``, no conflicts) from a Node
 closed-loop HTTP load with ``--connections`` spread over the nodes, and fan-out
 deliveries/s (``--subscribers`` WebSocket subscribers of one query spread over
 the nodes, one writer doing ``--writes`` sequential mutations through the
-first). Everything (servers, PostgreSQL, load generators) shares this
+first; a subscriber may skip intermediate values, and the clock stops when
+every one has seen the last). Everything (servers, PostgreSQL, load generators) shares this
 machine's cores, so the ratios say how the processes share them.
 
 Usage: ``python bench/multinode_bench.py [--seconds 5] [--connections 32]
@@ -44,6 +48,12 @@ from pyconvex import mutation, query, v
 async def insert(ctx, args):
     return await ctx.db.insert("items", {"n": args.get("n", 0)})
 
+@mutation
+async def work(ctx):
+    # A mutation with some real work: about 1 ms of Python, then a durable insert.
+    total = sum(i * i for i in range(10_000))
+    return await ctx.db.insert("items", {"n": total % 1000})
+
 @query
 async def get(ctx):
     row = await ctx.db.query("counter").first()
@@ -56,6 +66,32 @@ async def set(ctx, args):
         await ctx.db.insert("counter", {"value": args["value"]})
     else:
         await ctx.db.patch(row["_id"], {"value": args["value"]})
+"""
+
+# In-process load: the executor alone (no HTTP), CONCURRENCY mutation loops for SECONDS,
+# starting at the wall-clock time START so that several such processes overlap.
+EXECUTIONS = """
+import asyncio, sys, time
+from pyconvex.application import Backend
+
+app, location, concurrency, seconds, start = sys.argv[1:]
+backend = Backend.open(app, data_path=location)
+
+async def main():
+    await asyncio.sleep(max(0.0, float(start) - time.time()))
+    deadline = time.monotonic() + float(seconds)
+    done = 0
+    async def loop():
+        nonlocal done
+        while time.monotonic() < deadline:
+            await backend.executor.run_mutation("bench:work", {})
+            done += 1
+    began = time.monotonic()
+    await asyncio.gather(*(loop() for _ in range(int(concurrency))))
+    print(done / (time.monotonic() - began), flush=True)
+
+asyncio.run(main())
+backend.close()
 """
 
 SERVER = """
@@ -135,12 +171,27 @@ def _fanout_per_second(urls: list[str], subscribers: int, writes: int) -> float:
         timeout=300,
     )
     result = json.loads(output.stdout.strip().splitlines()[-1])
-    if result["deliveries"] < result["expected"]:
-        print(f"  (only {result['deliveries']}/{result['expected']} deliveries arrived)")
+    if result["caughtUp"] < subscribers:
+        print(f"  (only {result['caughtUp']}/{subscribers} subscribers saw the last write)")
     return float(result["deliveries"] / result["seconds"])
 
 
+def _executions_per_second(app: Path, location: str, nodes: int, seconds: float) -> float:
+    start = time.time() + 8  # every process has opened its backend by then
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", EXECUTIONS, str(app), location, "32", str(seconds), str(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(nodes)
+    ]
+    rates = [float(process.communicate(timeout=300)[0].strip()) for process in processes]
+    return sum(rates)
+
+
 def _measure(app: Path, location: str, nodes: int, options: argparse.Namespace) -> dict[str, float]:
+    executions = _executions_per_second(app, location, nodes, options.seconds)
     servers = [_start(app, location) for _ in range(nodes)]
     urls = [url for _, url in servers]
     try:
@@ -150,7 +201,7 @@ def _measure(app: Path, location: str, nodes: int, options: argparse.Namespace) 
         for process, _ in servers:
             process.terminate()
             process.wait(timeout=30)
-    return {"mutations": mutations, "fanout": fanout}
+    return {"executions": executions, "mutations": mutations, "fanout": fanout}
 
 
 def main() -> None:
@@ -172,21 +223,20 @@ def main() -> None:
             else:
                 location = pg.create_database(name.replace(" ", "_"))
             results[name] = _measure(app, location, nodes, options)
+            result = results[name]
             print(
-                f"{name:12} {results[name]['mutations']:9,.0f} mutations/s   "
-                f"{results[name]['fanout']:9,.0f} deliveries/s",
+                f"{name:12} executions {result['executions']:7,.0f}/s   HTTP mutations "
+                f"{result['mutations']:7,.0f}/s   fan-out {result['fanout']:7,.0f} deliveries/s",
                 flush=True,
             )
     sqlite, one, two = results["sqlite x1"], results["postgres x1"], results["postgres x2"]
     print()
-    print(
-        f"postgres x2 / postgres x1: mutations {two['mutations'] / one['mutations']:5.2f}x   "
-        f"fan-out {two['fanout'] / one['fanout']:5.2f}x"
-    )
-    print(
-        f"postgres x1 / sqlite x1:   mutations {one['mutations'] / sqlite['mutations']:5.2f}x   "
-        f"fan-out {one['fanout'] / sqlite['fanout']:5.2f}x"
-    )
+    for label, top, bottom in (
+        ("postgres x2 / postgres x1", two, one),
+        ("postgres x1 / sqlite x1  ", one, sqlite),
+    ):
+        ratios = "  ".join(f"{key} {top[key] / bottom[key]:5.2f}x" for key in top)
+        print(f"{label}: {ratios}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 //   node multinode_load.mjs URLS N WRITES
 // URLS is a comma-separated list of nodes: N subscribers of bench:get are spread over
 // them round-robin, and one writer sends WRITES sequential bench:set mutations over
-// HTTP to the first. Prints {"deliveries", "expected", "seconds"}.
+// HTTP to the first. A subscriber may skip intermediate values (its node moves its
+// results to the newest snapshot), so the run ends when every subscriber has seen the
+// last value. Prints {"deliveries", "expected", "caughtUp", "seconds"}.
 import { createRequire } from "node:module";
 
 const WebSocket = createRequire(`${process.cwd()}/package.json`)("ws");
@@ -12,6 +14,7 @@ const writes = Number(count);
 
 let initial = 0;
 let deliveries = 0;
+let caughtUp = 0;
 let done;
 const finished = new Promise((resolve) => { done = resolve; });
 const onMessage = (data) => {
@@ -21,7 +24,7 @@ const onMessage = (data) => {
     if (change.type !== "QueryUpdated") continue;
     if (change.value === 0) { initial += 1; continue; }
     deliveries += 1;
-    if (deliveries === writes * Number(n)) done();
+    if (change.value === writes && (caughtUp += 1) === Number(n)) done();
   }
 };
 const subscribe = (url) => new Promise((resolve, reject) => {
@@ -53,5 +56,5 @@ for (let value = 1; value <= writes; value += 1) {
 }
 await Promise.race([finished, new Promise((r) => setTimeout(r, 60000))]);
 const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ deliveries, expected: writes * sockets.length, seconds }));
+console.log(JSON.stringify({ deliveries, expected: writes * sockets.length, caughtUp, seconds }));
 sockets.forEach((s) => s.terminate());

@@ -273,47 +273,46 @@ class PostgresPersistence:
         self._check_open()
         with interrupts.shielded(), self._pool.connection() as connection:
             try:
-                with connection.transaction():
-                    self.write_in(connection, revisions, entries, globals_)
+                # BEGIN, the statements and COMMIT go out together: one round trip.
+                with connection.pipeline(), connection.transaction():
+                    self._queue_writes(connection, revisions, entries, globals_)
             except pg_errors.UniqueViolation as error:
                 raise ValueError(f"write refused, nothing stored: {error}") from error
 
     @staticmethod
-    def write_in(
+    def _queue_writes(
         connection: psycopg.Connection[Any],
         revisions: Sequence[DocumentRevision],
         entries: Sequence[IndexEntry],
         globals_: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Issue the statements of :meth:`write` in the caller's open transaction."""
+        """Queue the statements of :meth:`write` in the caller's pipelined transaction."""
         max_ts = max([0, *(r.ts for r in revisions), *(e.ts for e in entries)])
-        # Pipelined: the statements go out together and cost one round trip.
-        with connection.pipeline():
-            if revisions:
-                connection.execute(
-                    _INSERT_DOCUMENTS,
-                    (
-                        [r.doc_id for r in revisions],
-                        [r.ts for r in revisions],
-                        [r.value for r in revisions],
-                        [r.prev_ts for r in revisions],
-                    ),
-                )
-            if entries:
-                connection.execute(
-                    _INSERT_ENTRIES,
-                    (
-                        [e.index_id for e in entries],
-                        [e.key for e in entries],
-                        [e.ts for e in entries],
-                        [e.doc_id for e in entries],
-                    ),
-                )
-            if globals_:
-                connection.execute(
-                    _UPSERT_GLOBALS, ([k for k, _ in globals_], [v for _, v in globals_])
-                )
-            connection.execute(_RAISE_MAX_TS, (max_ts,))
+        if revisions:
+            connection.execute(
+                _INSERT_DOCUMENTS,
+                (
+                    [r.doc_id for r in revisions],
+                    [r.ts for r in revisions],
+                    [r.value for r in revisions],
+                    [r.prev_ts for r in revisions],
+                ),
+            )
+        if entries:
+            connection.execute(
+                _INSERT_ENTRIES,
+                (
+                    [e.index_id for e in entries],
+                    [e.key for e in entries],
+                    [e.ts for e in entries],
+                    [e.doc_id for e in entries],
+                ),
+            )
+        if globals_:
+            connection.execute(
+                _UPSERT_GLOBALS, ([k for k, _ in globals_], [v for _, v in globals_])
+            )
+        connection.execute(_RAISE_MAX_TS, (max_ts,))
 
     def commit_serialized(
         self,
@@ -335,32 +334,30 @@ class PostgresPersistence:
         self._check_open()
         with interrupts.shielded(), self._pool.connection() as connection:
             try:
-                with connection.transaction():
-                    with connection.pipeline():
-                        lock = connection.execute(_LOCK_MAX_TS)
-                        with connection.cursor(binary=True) as cursor:
-                            cursor.execute(_LOAD_COMMITS, (after_ts,))
-                            rows = cursor.fetchall()
-                        row = lock.fetchone()
+                # One pipeline, two round trips: BEGIN, the lock and the commits
+                # to catch up on; then the batch, its log entries, NOTIFY and
+                # COMMIT. The lock is held across exactly one round trip.
+                with connection.pipeline(), connection.transaction():
+                    lock = connection.execute(_LOCK_MAX_TS)
+                    with connection.cursor(binary=True) as cursor:
+                        cursor.execute(_LOAD_COMMITS, (after_ts,))
+                        rows = cursor.fetchall()
+                    row = lock.fetchone()
                     max_ts = int(row[0]) if row is not None else 0
                     batch = prepare(max_ts, [LoggedCommit(ts, payload) for ts, payload in rows])
                     if batch is None:
                         return
-                    self.write_in(connection, batch.revisions, batch.entries, batch.globals_)
+                    self._queue_writes(connection, batch.revisions, batch.entries, batch.globals_)
                     if batch.commits:
-                        with connection.pipeline():
-                            connection.execute(
-                                _INSERT_COMMITS,
-                                (
-                                    [c.ts for c in batch.commits],
-                                    [c.payload for c in batch.commits],
-                                ),
-                            )
-                            # Delivered to listeners only once the transaction commits.
-                            connection.execute(
-                                "SELECT pg_notify(%s, %s)",
-                                (COMMIT_CHANNEL, str(batch.commits[-1].ts)),
-                            )
+                        connection.execute(
+                            _INSERT_COMMITS,
+                            ([c.ts for c in batch.commits], [c.payload for c in batch.commits]),
+                        )
+                        # Delivered to listeners only once the transaction commits.
+                        connection.execute(
+                            "SELECT pg_notify(%s, %s)",
+                            (COMMIT_CHANNEL, str(batch.commits[-1].ts)),
+                        )
             except pg_errors.UniqueViolation as error:
                 raise ValueError(f"write refused, nothing stored: {error}") from error
 
