@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import pyconvex.knobs as knobs
 from pyconvex import v
 from pyconvex.database.schema import define_schema, define_table
 from pyconvex.database.write_log import CommitRecord
@@ -155,3 +156,15 @@ async def test_a_schema_change_on_one_node_is_used_by_the_other(postgres_url: st
     finally:
         first.close()
         second.close()
+
+
+async def test_a_node_waits_for_a_timestamp_seen_on_another(
+    nodes: tuple[ConvexTest, ConvexTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = nodes
+    await a.mutation("sample:add_note", {"text": "seen on a"})
+    ts = a.database.latest_ts
+    assert await b.database.caught_up(ts)  # a client that saw ts on a, now on b
+    assert b.database.latest_ts >= ts
+    monkeypatch.setattr(knobs, "CATCH_UP_TIMEOUT_SECONDS", 0.2)
+    assert not await b.database.caught_up(ts + 10**12)  # nobody committed that: give up

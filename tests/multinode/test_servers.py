@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from convex import ConvexClient
 from websockets.sync.client import connect
 
 from pyconvex.protocol.messages import decode_ts, encode_ts
@@ -135,3 +136,17 @@ def test_a_node_killed_under_load_loses_no_acknowledged_commit(
         assert len(acknowledged) == count, tag  # every pending mutation was replayed
         assert all(stored[text] == 1 for text in acknowledged), tag  # present, exactly once
     assert sum(stored.values()) == 2 * count  # and nothing else
+
+
+def test_the_pypi_client_subscribed_on_one_node_sees_writes_through_the_other(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    reader, writer = ConvexClient(b.url), ConvexClient(a.url)
+    subscription = reader.subscribe("api:count")
+    updates = iter(subscription)
+    assert next(updates) == 0
+    writer.mutation("api:add", {"text": "through a"})
+    assert next(updates) == 1
+    assert reader.query("api:texts") == ["through a"]
+    subscription.unsubscribe()

@@ -6,11 +6,14 @@ The behaviour every backend shares is in ``test_conformance.py``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 import pytest
 
-from pyconvex.storage.base import DocumentRevision, IndexEntry
+import pyconvex.knobs as knobs
+from pyconvex.storage.base import CommitBatch, DocumentRevision, IndexEntry, LoggedCommit
 from pyconvex.storage.postgres import (
     SCHEMA_VERSION,
     PostgresPersistence,
@@ -131,3 +134,100 @@ def test_postgres_urls_are_recognized() -> None:
     assert is_postgres_url("postgresql://u:p@h:5432/db?sslmode=require")
     assert not is_postgres_url("/var/data.sqlite3")
     assert not is_postgres_url("sqlite:///x")
+
+
+# -- several nodes: the serialized commit path ------------------------------------------
+
+
+def _batch(ts: int, name: bytes) -> CommitBatch:
+    return CommitBatch(
+        [DocumentRevision(name, ts, b"v", None)],
+        [IndexEntry(1, name, ts, name)],
+        (),
+        [LoggedCommit(ts, b"payload-" + name)],
+    )
+
+
+def test_serialized_commits_see_what_others_committed_since(postgres_url: str) -> None:
+    with PostgresPersistence(postgres_url) as a, PostgresPersistence(postgres_url) as b:
+        seen: list[tuple[int, list[LoggedCommit]]] = []
+
+        def prepare_at(ts: int, name: bytes) -> Any:
+            def prepare(max_ts: int, commits: Sequence[LoggedCommit]) -> CommitBatch:
+                seen.append((max_ts, list(commits)))
+                return _batch(ts, name)
+
+            return prepare
+
+        a.commit_serialized(0, prepare_at(10, b"a"))
+        b.commit_serialized(0, prepare_at(20, b"b"))
+        a.commit_serialized(10, prepare_at(30, b"c"))
+        assert seen[0] == (0, [])
+        assert seen[1] == (10, [LoggedCommit(10, b"payload-a")])
+        assert seen[2] == (20, [LoggedCommit(20, b"payload-b")])
+        assert [c.ts for c in b.load_commits(0)] == [10, 20, 30]
+        assert b.load_commits(30) == []
+        assert [key for key, _ in b.index_scan(1, b"", None, 30)] == [b"a", b"b", b"c"]
+        assert b.max_ts() == 30
+
+
+def test_a_failed_serialized_commit_stores_nothing(postgres_url: str) -> None:
+    with PostgresPersistence(postgres_url) as store:
+        store.commit_serialized(0, lambda max_ts, commits: _batch(10, b"a"))
+
+        def explode(max_ts: int, commits: Sequence[LoggedCommit]) -> CommitBatch:
+            raise RuntimeError("validation blew up")
+
+        with pytest.raises(RuntimeError, match="blew up"):
+            store.commit_serialized(10, explode)
+        with pytest.raises(ValueError, match="nothing stored"):  # (doc a, ts 10) again
+            store.commit_serialized(10, lambda max_ts, commits: _batch(10, b"a"))
+        store.commit_serialized(10, lambda max_ts, commits: None)  # nothing to write
+        assert [c.ts for c in store.load_commits(0)] == [10]
+        assert store.max_ts() == 10
+
+
+def test_commits_are_serialized_across_stores(postgres_url: str) -> None:
+    """Each prepare sees every commit before it: timestamps never go back."""
+    stores = [PostgresPersistence(postgres_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def commit_many(store: PostgresPersistence, known: list[int]) -> None:
+        try:
+            for _ in range(20):
+
+                def prepare(max_ts: int, commits: Sequence[LoggedCommit]) -> CommitBatch:
+                    assert all(c.ts > known[0] for c in commits)
+                    ts = max_ts + 1
+                    known[0] = ts
+                    return _batch(ts, f"doc{ts}".encode())
+
+                store.commit_serialized(known[0], prepare)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=commit_many, args=(s, [0])) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert errors == []
+    with PostgresPersistence(postgres_url) as store:
+        assert [c.ts for c in store.load_commits(0)] == list(range(1, 61))
+
+
+def test_watchers_hear_of_other_stores_commits(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(knobs, "POSTGRES_POLL_SECONDS", 60.0)  # so only a NOTIFY can wake it
+    with PostgresPersistence(postgres_url) as a, PostgresPersistence(postgres_url) as b:
+        heard = threading.Event()
+        b.watch_commits(heard.set)
+        assert heard.wait(10)  # once at the start, for whatever happened before
+        heard.clear()
+        a.commit_serialized(0, lambda max_ts, commits: _batch(10, b"a"))
+        assert heard.wait(10)
+    # close() stopped the listener thread: nothing is left running.
+    assert not [t for t in threading.enumerate() if t.name == "pyconvex-pg-listen"]
