@@ -8,6 +8,7 @@ databases a test created when it ends, and stops the server with the session.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import threading
@@ -29,6 +30,7 @@ def server() -> TemporaryPostgres:
     with _lock:
         if _server is None:
             _server = TemporaryPostgres()
+            atexit.register(stop)  # also when the session ends without pytest's hooks
         return _server
 
 
