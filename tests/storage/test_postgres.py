@@ -224,10 +224,18 @@ def test_watchers_hear_of_other_stores_commits(
     monkeypatch.setattr(knobs, "POSTGRES_POLL_SECONDS", 60.0)  # so only a NOTIFY can wake it
     with PostgresPersistence(postgres_url) as a, PostgresPersistence(postgres_url) as b:
         heard = threading.Event()
-        b.watch_commits(heard.set)
+        announced: list[int | None] = []
+
+        def on_commit(ts: int | None) -> None:
+            announced.append(ts)
+            heard.set()
+
+        b.watch_commits(on_commit)
         assert heard.wait(10)  # once at the start, for whatever happened before
+        assert announced == [None]
         heard.clear()
         a.commit_serialized(0, lambda max_ts, commits: _batch(10, b"a"))
         assert heard.wait(10)
+        assert announced[-1] == 10  # the commit's own timestamp, from its NOTIFY
     # close() stopped the listener thread: nothing is left running.
     assert not [t for t in threading.enumerate() if t.name == "pyconvex-pg-listen"]

@@ -57,6 +57,7 @@ __all__ = ["CommitConflict", "CommitRequest", "Committer", "DatabaseState"]
 
 _STOP = object()
 _CATCH_UP = object()
+_UNKNOWN = 1 << 63  # a catch-up target above every timestamp
 
 
 class CommitConflict(Exception):
@@ -148,6 +149,8 @@ class Committer:
         self._listeners: list[Callable[[Sequence[CommitRecord]], None]] = []
         self._on_catalog = on_catalog
         self._catch_up_queued = False
+        # The newest commit a catch-up must reach (_UNKNOWN: check anyway).
+        self._catch_up_target = 0
         self._published = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="pyconvex-committer", daemon=True)
         self._thread.start()
@@ -179,7 +182,7 @@ class Committer:
             return True
         if self._shared is None:
             return False
-        self._queue_catch_up()
+        self._queue_catch_up(ts)
         with self._published:
             return self._published.wait_for(lambda: self.state.ts >= ts, timeout)
 
@@ -265,16 +268,21 @@ class Committer:
 
     def _catch_up(self) -> None:
         """Take in the commits other nodes made since ``state.ts`` (shared stores only)."""
-        if self._shared is None:
-            return
+        target, self._catch_up_target = self._catch_up_target, 0
+        if self._shared is None or self.state.ts >= target:
+            return  # a commit batch took them in meanwhile
         try:
             commits = self._shared.load_commits(self.state.ts)
         except Exception:  # the store is unreachable or closing; the next call retries
             return
         self._absorb(commits)
 
-    def _queue_catch_up(self) -> None:
-        # Called by the store's listener thread; one queued catch-up is enough.
+    def _queue_catch_up(self, ts: int | None = None) -> None:
+        # Called by the store's listener thread with the commit it heard of (None: a
+        # periodic check); our own commits come back too. One queued catch-up is enough.
+        if ts is not None and ts <= self.state.ts:
+            return
+        self._catch_up_target = max(self._catch_up_target, _UNKNOWN if ts is None else ts)
         if not self._catch_up_queued:
             self._catch_up_queued = True
             self._queue.put(_CATCH_UP)

@@ -182,10 +182,13 @@ class SharedPersistence(Persistence, Protocol):
         """Every logged commit with ``ts > after_ts``, in ts order (without the lock)."""
         ...
 
-    def watch_commits(self, on_commit: Callable[[], None]) -> None:
-        """Call ``on_commit()`` from another thread whenever another node may have committed.
+    def watch_commits(self, on_commit: Callable[[int | None], None]) -> None:
+        """Call ``on_commit(ts)`` from another thread whenever a node may have committed.
 
-        Calls may be spurious or coalesced; the callee tails with
-        :meth:`load_commits`. Stops when the store is closed.
+        ``ts`` is the newest commit announced, or None when nothing was
+        announced (a periodic check, or a reconnection after which
+        announcements may have been missed). Calls may be spurious or
+        coalesced; the callee tails with :meth:`load_commits`. Stops when the
+        store is closed.
         """
         ...

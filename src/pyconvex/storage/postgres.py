@@ -372,8 +372,8 @@ class PostgresPersistence:
             LoggedCommit(ts, payload) for ts, payload in self._fetch(_LOAD_COMMITS, (after_ts,))
         ]
 
-    def watch_commits(self, on_commit: Callable[[], None]) -> None:
-        """Call ``on_commit()`` on a listener thread after commits (LISTEN/NOTIFY).
+    def watch_commits(self, on_commit: Callable[[int | None], None]) -> None:
+        """Call ``on_commit(ts)`` on a listener thread after commits (LISTEN/NOTIFY).
 
         Also calls it every ``PYCONVEX_POSTGRES_POLL_SECONDS`` and after every
         reconnection, so a notification lost with a broken connection only
@@ -386,19 +386,21 @@ class PostgresPersistence:
         self._listeners.append(thread)
         thread.start()
 
-    def _listen(self, on_commit: Callable[[], None]) -> None:
+    def _listen(self, on_commit: Callable[[int | None], None]) -> None:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True) as connection:
                     connection.execute(f"LISTEN {COMMIT_CHANNEL}")
                     connection.execute(f"LISTEN {self._stop_channel}")
-                    on_commit()  # whatever happened while not listening
+                    on_commit(None)  # whatever happened while not listening
                     while not self._stopping.is_set():
-                        for _ in connection.notifies(
+                        heard: int | None = None  # nothing heard: a poll
+                        for notification in connection.notifies(
                             timeout=knobs.POSTGRES_POLL_SECONDS, stop_after=1
                         ):
-                            pass
-                        on_commit()
+                            if notification.channel == COMMIT_CHANNEL:
+                                heard = int(notification.payload)
+                        on_commit(heard)
             except psycopg.Error as error:
                 if self._stopping.is_set():
                     return
