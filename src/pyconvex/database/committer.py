@@ -1,4 +1,4 @@
-"""The committer: the single writer of a deployment, with group commit.
+"""The committer: the single writer of a node, with group commit.
 
 Transactions hand their read set and buffered writes to the committer's
 queue. Its thread takes everything queued (up to ``knobs.COMMIT_BATCH_MAX``),
@@ -15,6 +15,12 @@ Then one :meth:`Persistence.write` stores the whole batch (one fsync), and
 only then are the new timestamp and catalog published and the callers'
 futures resolved. So a commit is acknowledged only once it is durable, and a
 transaction can only begin at a timestamp whose commits are all stored.
+
+On a store several nodes share (PostgreSQL), the same steps run inside
+:meth:`SharedPersistence.commit_serialized`, under the deployment-wide commit
+lock, after the other nodes' commits since ``state.ts`` have joined the write
+log; idle nodes take those in when the store announces them
+(``docs/concepts/multi-node.md``).
 """
 
 from __future__ import annotations
