@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from pyconvex.application import Backend, default_data_path
 
 
@@ -127,3 +129,41 @@ def test_crons_are_reconciled_at_open_and_on_reload(tmp_path: Path) -> None:
         assert asyncio.run(backend.executor.run_query("tasks:crons")).value == ["hourly"]
     finally:
         backend.close()
+def _things_app(folder: Path) -> Path:
+    app = folder / "convex"
+    app.mkdir(parents=True)
+    (app / "things.py").write_text(
+        "from pyconvex import mutation\n\n"
+        "@mutation\nasync def make(ctx):\n    return await ctx.db.insert('things', {})\n"
+    )
+    return app
+
+
+@pytest.mark.postgres
+def test_nodes_on_postgres_share_one_admin_key(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYCONVEX_ADMIN_KEY", raising=False)
+    first = Backend.open(_things_app(tmp_path / "a"), data_path=postgres_url)
+    try:
+        key = first.admin_key
+        assert key is not None and first.check_admin_key(key)
+        # A node elsewhere (no key file) keeps the deployment's key instead of replacing it.
+        second = Backend.open(_things_app(tmp_path / "b"), data_path=postgres_url)
+        try:
+            assert second.admin_key is None
+            assert second.check_admin_key(key) and first.check_admin_key(key)
+        finally:
+            second.close()
+        # A node given the key knows it; an operator's new key replaces it for every node.
+        monkeypatch.setenv("PYCONVEX_ADMIN_KEY", key)
+        third = Backend.open(_things_app(tmp_path / "c"), data_path=postgres_url)
+        third.close()
+        assert third.admin_key == key
+        monkeypatch.setenv("PYCONVEX_ADMIN_KEY", "pyconvex-admin|rotated")
+        fourth = Backend.open(_things_app(tmp_path / "d"), data_path=postgres_url)
+        fourth.close()
+        assert first.check_admin_key("pyconvex-admin|rotated")
+        assert not first.check_admin_key(key)
+    finally:
+        first.close()

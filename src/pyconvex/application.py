@@ -37,12 +37,14 @@ from pyconvex.signin.keys import IssuerKeys
 from pyconvex.signin.oauth import OAuthSignIn
 from pyconvex.signin.service import SignInService
 from pyconvex.storage.base import Persistence
-from pyconvex.storage.memory import MemoryPersistence
-from pyconvex.storage.sqlite import SqlitePersistence
+from pyconvex.storage.opener import open_persistence, sqlite_path
+from pyconvex.storage.postgres import PostgresPersistence
 
 __all__ = ["Backend", "default_data_path"]
 
 _ADMIN_KEY_HASH = "admin_key_sha256"
+#: A PostgreSQL deployment's admin key, given to each of its nodes (the CLI sends the same).
+ADMIN_KEY_ENV = "PYCONVEX_ADMIN_KEY"
 _STORAGE_SECRET = "storage_secret"
 #: How long a mutation's (sessionId, requestId) record answers replays.
 SESSION_REQUEST_RETENTION_SECONDS = 6 * 3600
@@ -135,7 +137,12 @@ class Backend:
         data_path: str | Path | None = None,
         files: str | Path | None = None,
     ) -> Backend:
-        """Load an app's ``convex/`` folder and open its SQLite database (``":memory:"`` for none).
+        """Load an app's ``convex/`` folder and open its database.
+
+        ``data_path`` is any location :func:`~pyconvex.storage.opener.open_persistence`
+        takes: a SQLite file (default: :func:`default_data_path`), a
+        ``postgres://`` URL, or ``":memory:"`` for none. The admin key file and
+        local files live beside a SQLite file, else in the app's ``.pyconvex/``.
 
         ``files`` is where file storage keeps bytes: a directory or
         ``s3://bucket/prefix`` (see :mod:`pyconvex.files.location`); default
@@ -145,16 +152,15 @@ class Backend:
             Exception: loading the app failed (the error of the failing module).
             SchemaError: existing data does not match the app's schema.
         """
+        location = data_path if data_path else default_data_path(Path(app_dir))
         key_file: Path | None = None
         files_dir: Path | None = None
-        if data_path == ":memory:":
-            persistence: Persistence = MemoryPersistence()
-        else:
-            path = Path(data_path) if data_path else default_data_path(Path(app_dir))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            persistence = SqlitePersistence(path)
-            key_file = path.parent / "admin_key"
-            files_dir = path.parent / "files"
+        if location != ":memory:":
+            file = sqlite_path(location)
+            state_dir = file.parent if file is not None else default_data_path(Path(app_dir)).parent
+            key_file = state_dir / "admin_key"
+            files_dir = state_dir / "files"
+        persistence = open_persistence(location)
         database: Database | None = None
         try:
             file_store = open_file_store(files) if files is not None else None
@@ -218,10 +224,21 @@ class Backend:
 
     def _load_admin_key(self, key_file: Path | None) -> str | None:
         stored = self.persistence.get_global(_ADMIN_KEY_HASH)
+        shared = isinstance(self.persistence, PostgresPersistence)
+        given = os.environ.get(ADMIN_KEY_ENV, "").strip() if shared else ""
+        if given:
+            # Nodes of one deployment are given its key by the operator.
+            if stored is None or not hmac.compare_digest(stored, _hash(given)):
+                self.persistence.write((), (), [(_ADMIN_KEY_HASH, _hash(given))])
+            return given
         if stored is not None and key_file is not None and key_file.exists():
             key = key_file.read_text().strip()
             if hmac.compare_digest(stored, _hash(key)):
                 return key
+        if stored is not None and shared:
+            # Other nodes serve this deployment with the stored key; a node
+            # that does not know it must not replace it under them.
+            return None
         # First start (or the key file was lost): issue a new key. Only its hash
         # is stored with the data; the key itself goes to the owner-only file.
         key = f"pyconvex-admin|{secrets.token_urlsafe(32)}"

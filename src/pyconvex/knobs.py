@@ -24,6 +24,7 @@ __all__ = [
     "ACTION_TIMEOUT_SECONDS",
     "ADMIN_COUNT_LIMIT",
     "ARRAY_MAX_ELEMENTS",
+    "CATCH_UP_TIMEOUT_SECONDS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
     "FILE_UPLOAD_MAX_BYTES",
@@ -37,6 +38,10 @@ __all__ = [
     "OCC_MAX_BACKOFF_SECONDS",
     "OCC_MAX_RETRIES",
     "PAGINATION_MAX_ITEMS",
+    "POSTGRES_CONNECT_TIMEOUT_SECONDS",
+    "POSTGRES_POLL_SECONDS",
+    "POSTGRES_POOL_MAX",
+    "POSTGRES_POOL_MIN",
     "QUERY_CONCURRENCY",
     "S3_PART_BYTES",
     "SYNC_QUEUED_MUTATIONS_MAX",
@@ -171,3 +176,14 @@ SYNC_QUEUED_MUTATIONS_MAX = _int("SYNC_QUEUED_MUTATIONS_MAX", 1000)
 #: Largest message a Transition goes out as to npm clients >= 1.28 (bigger ones are split
 #: into ``TransitionChunk`` messages, as Convex does at 5 MB); never to the Python client.
 SYNC_TRANSITION_CHUNK_BYTES = _int("SYNC_TRANSITION_CHUNK_BYTES", 5_000_000)
+#: PostgreSQL storage: connections each process keeps open in its pool.
+POSTGRES_POOL_MIN = _int("POSTGRES_POOL_MIN", 2)
+#: PostgreSQL storage: most pooled connections of one process (readers wait beyond it).
+POSTGRES_POOL_MAX = _int("POSTGRES_POOL_MAX", 16)
+#: PostgreSQL storage: how long opening the store waits for its first connection.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = _float("POSTGRES_CONNECT_TIMEOUT_SECONDS", 10.0)
+#: PostgreSQL storage: how often a node looks for other nodes' commits without a NOTIFY.
+POSTGRES_POLL_SECONDS = _float("POSTGRES_POLL_SECONDS", 1.0)
+#: Several nodes: how long a client reconnecting to a node waits for the commits it saw
+#: on another node to arrive here before its queries run anyway.
+CATCH_UP_TIMEOUT_SECONDS = _float("CATCH_UP_TIMEOUT_SECONDS", 2.0)

@@ -13,6 +13,7 @@ from pyconvex.cli.config import (
     find_config,
     is_local_url,
     load_config,
+    resolve_database,
     resolve_target,
 )
 
@@ -62,6 +63,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
             '{"deployments": {"prod": {"url": "https://x", "adminKey": "k"}}}',
             "admin keys do not belong in pyconvex.json",
         ),
+        ('{"db": 5}', '"db" must be a postgres:// URL or a SQLite file path'),
     ],
 )
 def test_invalid_configs_are_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
@@ -117,3 +119,19 @@ def test_admin_key_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_is_local_url() -> None:
     assert is_local_url("http://127.0.0.1:3210") and is_local_url("http://localhost")
     assert is_local_url("http://[::1]:3210") and not is_local_url("https://example.com")
+
+
+def test_where_the_data_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYCONVEX_DB_URL", raising=False)
+    plain = find_config(tmp_path)
+    assert resolve_database(plain, None, None) == str(tmp_path / ".pyconvex" / "data.sqlite3")
+    configured = find_config(project(tmp_path / "a", {"db": "postgres://cfg@db/app"}))
+    relative = find_config(project(tmp_path / "b", {"db": "var/data.sqlite3"}))
+    assert resolve_database(configured, None, None) == "postgres://cfg@db/app"
+    assert resolve_database(relative, None, None) == str(tmp_path / "b" / "var" / "data.sqlite3")
+    monkeypatch.setenv("PYCONVEX_DB_URL", "postgres://env@db/app")
+    assert resolve_database(configured, None, None) == "postgres://env@db/app"
+    assert resolve_database(configured, None, Path("x.sqlite3")) == "x.sqlite3"
+    assert resolve_database(configured, "postgres://flag@db/app", None) == "postgres://flag@db/app"
+    with pytest.raises(click.ClickException, match="either --db or --data"):
+        resolve_database(configured, "postgres://flag@db/app", Path("x.sqlite3"))

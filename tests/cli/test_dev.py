@@ -278,3 +278,44 @@ def test_dev_serves_metrics_on_their_own_port(tmp_path: Path) -> None:
         assert "pyconvex_commits_total 1.0" in scraped
         # The deployment's own /metrics still wants the admin key.
         assert httpx.get(f"{dev.url}/metrics").status_code == 401
+@pytest.mark.postgres
+def test_dev_and_run_keep_the_data_in_postgres(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    project = make_project(tmp_path / "app", port, {"notes.py": NOTES})
+    with DevServer(project, port, "--db", postgres_url) as dev:
+        assert dev.value("mutation", "notes:add", {"text": "in postgres"})
+        assert "data: postgresql://" in dev.output
+    assert not (project / ".pyconvex" / "data.sqlite3").exists()
+    # The same data, read in this process through the environment variable.
+    write(
+        project / "convex" / "count.py",
+        """
+        from pyconvex import query
+
+        @query
+        async def texts(ctx):
+            return [note["text"] for note in await ctx.db.query("notes").collect()]
+    """,
+    )
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PYCONVEX_DB_URL", postgres_url)
+    result = CliRunner().invoke(main, ["run", "--local", "count:texts"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == ["in postgres"]
+
+
+def test_dev_with_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "app", free_port(), {"notes.py": NOTES})
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing?connect_timeout=2"
+    result = subprocess.run(
+        [sys.executable, "-m", "pyconvex", "dev", str(project), "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYCONVEX_POSTGRES_CONNECT_TIMEOUT_SECONDS": "2"},
+    )
+    assert result.returncode == 1
+    assert "Could not open the database postgresql://nobody@127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -10,17 +10,22 @@ import pytest
 from pyconvex.database.database import Database
 from pyconvex.database.query import QueryInitializer
 from pyconvex.database.transaction import Transaction
+from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
+from pyconvex.storage.postgres import PostgresPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
+from tests import pg_server
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    persistence = (
-        MemoryPersistence()
-        if request.param == "memory"
-        else SqlitePersistence(tmp_path / "db.sqlite3")
-    )
+    persistence: Persistence
+    if request.param == "memory":
+        persistence = MemoryPersistence()
+    elif request.param == "sqlite":
+        persistence = SqlitePersistence(tmp_path / "db.sqlite3")
+    else:
+        persistence = PostgresPersistence(pg_server.fresh_database())
     database = Database(persistence)
     yield database
     database.close()

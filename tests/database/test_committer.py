@@ -117,3 +117,14 @@ def _insert(db: Database) -> Any:
     transaction = db.begin(writable=True)
     transaction.insert("t", {"n": 1})
     return transaction
+
+
+def test_waiting_for_a_timestamp_on_an_unshared_store_returns_at_once() -> None:
+    db = Database(MemoryPersistence())
+    try:
+        ts = db.commit(_insert(db)).result()
+        assert db.committer.wait_for(ts, timeout=10)
+        # Nothing but this process writes a memory store: no later ts can arrive.
+        assert not db.committer.wait_for(ts + 1, timeout=10)
+    finally:
+        db.close()

@@ -1,9 +1,10 @@
 """Crash safety: SIGKILL a process mid-stream of commits; acknowledged commits survive.
 
-The child runs real mutations through the executor on a SQLite file, 40 at a
-time, each inserting two documents of one pair, and prints a pair number only
-after its mutation returned (i.e. was acknowledged as durable). The parent
-kills it with SIGKILL at an arbitrary moment, reopens the file and checks that
+The child runs real mutations through the executor on a SQLite file (or a
+PostgreSQL database), 40 at a time, each inserting two documents of one pair,
+and prints a pair number only after its mutation returned (i.e. was
+acknowledged as durable). The parent kills it with SIGKILL at an arbitrary
+moment, reopens the store and checks that
 every acknowledged pair is there and that no pair is there by half.
 """
 
@@ -17,9 +18,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from pyconvex.database.database import Database
 from pyconvex.database.query import QueryInitializer
-from pyconvex.storage.sqlite import SqlitePersistence
+from pyconvex.storage.opener import open_persistence
+from tests import pg_server
 
 CHILD = textwrap.dedent(
     """
@@ -33,7 +37,11 @@ CHILD = textwrap.dedent(
         await ctx.db.insert("halves", {"pair": args["pair"], "half": 1})
 
     async def main():
-        t = ConvexTest(None, {"crash": sys.modules[__name__]}, sqlite_path=sys.argv[1])
+        location = sys.argv[1]
+        if location.startswith("postgres"):
+            t = ConvexTest(None, {"crash": sys.modules[__name__]}, database_url=location)
+        else:
+            t = ConvexTest(None, {"crash": sys.modules[__name__]}, sqlite_path=location)
         next_pair = 0
 
         async def one(pair):
@@ -50,12 +58,17 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_acknowledged_commits_survive_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_acknowledged_commits_survive_sigkill(tmp_path: Path, backend: str) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    database_path = tmp_path / "crash.sqlite3"
+    location = (
+        str(tmp_path / "crash.sqlite3") if backend == "sqlite" else pg_server.fresh_database()
+    )
     child = subprocess.Popen(
-        [sys.executable, str(script), str(database_path)],
+        [sys.executable, str(script), location],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -78,7 +91,7 @@ def test_acknowledged_commits_survive_sigkill(tmp_path: Path) -> None:
                 stream.close()
     assert len(acknowledged) >= 500, errors
 
-    persistence = SqlitePersistence(database_path)
+    persistence = open_persistence(location)
     database = Database(persistence)
     try:
         rows = QueryInitializer(database.begin(writable=False), "halves", sync=True).collect()

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pyconvex.database.readset import ReadSet
-from pyconvex.database.write_log import CommitRecord, TouchedKey, WriteLog
+from pyconvex.database.write_log import (
+    CommitRecord,
+    TouchedKey,
+    WriteLog,
+    decode_commit,
+    encode_commit,
+)
 
 
 def record(ts: int, key: bytes, origin: str = "f") -> CommitRecord:
@@ -52,3 +58,18 @@ def test_transactions_older_than_the_log_conflict() -> None:
 def test_an_empty_read_set_never_conflicts() -> None:
     log = WriteLog(floor_ts=10, max_records=2)
     assert log.find_conflict(ReadSet(), begin_ts=0) is None
+
+
+def test_commit_records_round_trip_through_the_commit_log_payload() -> None:
+    record = CommitRecord(
+        42,
+        [TouchedKey(3, b"\x00\xffkey", "notes", "j57abc"), TouchedKey(0, b"\xff", "", "")],
+        "notes:add",
+    )
+    decoded, catalog = decode_commit(42, encode_commit(record))
+    assert decoded == record and catalog is None
+    assert decoded.by_index == record.by_index
+    decoded, catalog = decode_commit(42, encode_commit(record, '{"tables": {}}'))
+    assert catalog == '{"tables": {}}'
+    anonymous = CommitRecord(7, [], None)
+    assert decode_commit(7, encode_commit(anonymous)) == (anonymous, None)

@@ -20,13 +20,15 @@ from pyconvex.errors import (
 )
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind
 from pyconvex.testing import ConvexTest
+from tests import pg_server
 
 from . import sample_app
 
 
-@pytest.fixture
-async def t() -> AsyncIterator[ConvexTest]:
-    harness = ConvexTest(sample_app.schema, {"sample": sample_app})
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def t(request: pytest.FixtureRequest) -> AsyncIterator[ConvexTest]:
+    url = pg_server.fresh_database() if request.param == "postgres" else None
+    harness = ConvexTest(sample_app.schema, {"sample": sample_app}, database_url=url)
     yield harness
     harness.close()
 

@@ -1,7 +1,8 @@
 """One behaviour suite for every Persistence backend (pyconvex.storage.base's contract).
 
-To add a backend, add a ``Backend`` to ``BACKENDS`` (for example PostgreSQL,
-with a ``pytest.mark.skipif`` when no DSN is configured); every test runs on it.
+To add a backend, add a ``Backend`` to ``BACKENDS``; every test runs on it.
+PostgreSQL's runs carry the ``postgres`` marker (``pytest -m postgres``): they
+need a server, which ``tests/pg_server.py`` starts once per session.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pyconvex.storage.base import DocumentRevision, IndexEntry, Persistence
 from pyconvex.storage.memory import MemoryPersistence
+from pyconvex.storage.postgres import PostgresPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
+from tests import pg_server
 
 
 @dataclass(frozen=True)
@@ -27,20 +30,29 @@ class Backend:
     name: str
     open: Callable[[Path], Persistence]
     durable: bool
+    marks: tuple[pytest.MarkDecorator, ...] = ()
 
 
 BACKENDS = [
-    Backend("memory", lambda _: MemoryPersistence(), durable=False),
-    Backend("sqlite", lambda directory: SqlitePersistence(directory / "db.sqlite3"), durable=True),
+    pytest.param(backend, marks=backend.marks, id=backend.name)
+    for backend in [
+        Backend("memory", lambda _: MemoryPersistence(), durable=False),
+        Backend(
+            "sqlite", lambda directory: SqlitePersistence(directory / "db.sqlite3"), durable=True
+        ),
+        Backend(
+            "postgres",
+            # One database per directory, so reopening the same folder reopens it.
+            lambda directory: PostgresPersistence(pg_server.database_for(directory)),
+            durable=True,
+            marks=(pytest.mark.postgres,),
+        ),
+    ]
 ]
-DURABLE = [backend for backend in BACKENDS if backend.durable]
+DURABLE = [param for param in BACKENDS if param.values[0].durable]
 
 
-def _ids(backend: Backend) -> str:
-    return backend.name
-
-
-@pytest.fixture(params=BACKENDS, ids=_ids)
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Persistence]:
     persistence = request.param.open(tmp_path)
     yield persistence
@@ -477,7 +489,7 @@ def test_a_scan_may_continue_in_another_thread(big: Persistence) -> None:
 # -- reopening -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", DURABLE, ids=_ids)
+@pytest.mark.parametrize("backend", DURABLE)
 def test_reopening_keeps_everything(backend: Backend, tmp_path: Path) -> None:
     first = backend.open(tmp_path)
     put(first, 10, "a", b"k")
@@ -540,7 +552,7 @@ def _model_scan(
     )
 
 
-@pytest.mark.parametrize("backend", BACKENDS, ids=_ids)
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=_histories, queries=_queries)
 def test_index_scan_matches_a_model(

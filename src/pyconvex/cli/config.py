@@ -7,12 +7,20 @@
       "deployments": {
         "dev": {"url": "http://127.0.0.1:3210"},
         "prod": {"url": "https://api.example.com"}
-      }
+      },
+      "db": "postgresql://app@db.internal:5432/app"
     }
 
 Commands find it by walking up from the current directory; without one, the
 project root is the current directory, functions live in ``convex/`` and the
 dev deployment is ``http://127.0.0.1:3210``.
+
+``db`` (optional) is where ``pyconvex dev`` and ``pyconvex run --local`` keep the
+data: a ``postgres://`` URL or a SQLite file path (relative to the project
+root). ``--db`` and then the ``PYCONVEX_DB_URL`` environment variable take
+precedence; without any, it is ``.pyconvex/data.sqlite3``. Keep passwords out
+of the committed file: use ``PYCONVEX_DB_URL``, or libpq's ``PGPASSWORD`` or
+``~/.pgpass``, which the URL's connection honours.
 
 Admin keys never go in the config (it is meant to be committed). A command
 takes its key from ``--admin-key``, else the ``PYCONVEX_ADMIN_KEY`` environment
@@ -35,12 +43,15 @@ import click
 __all__ = [
     "ADMIN_KEY_ENV",
     "CONFIG_FILE",
+    "DB_URL_ENV",
     "DEFAULT_DEV_URL",
     "ProjectConfig",
     "Target",
+    "db_option",
     "find_config",
     "is_local_url",
     "load_config",
+    "resolve_database",
     "resolve_target",
     "target_options",
 ]
@@ -48,6 +59,7 @@ __all__ = [
 CONFIG_FILE = "pyconvex.json"
 DEFAULT_DEV_URL = "http://127.0.0.1:3210"
 ADMIN_KEY_ENV = "PYCONVEX_ADMIN_KEY"
+DB_URL_ENV = "PYCONVEX_DB_URL"
 
 # The folder (beside the functions folder, at the project root) holding the
 # embedded database and the admin key file; it is git-ignored.
@@ -66,12 +78,14 @@ class ProjectConfig:
         functions: the functions folder, relative to ``root``.
         deployments: deployment name (``dev``, ``prod``, ...) to URL.
         path: the config file, or None when no file was found (defaults apply).
+        db: where the data lives (``postgres://`` URL or SQLite path), or None: the default.
     """
 
     root: Path
     functions: str = "convex"
     deployments: Mapping[str, str] = field(default_factory=lambda: {"dev": DEFAULT_DEV_URL})
     path: Path | None = None
+    db: str | None = None
 
     @property
     def functions_dir(self) -> Path:
@@ -147,7 +161,47 @@ def load_config(path: Path) -> ProjectConfig:
             )
         deployments[name] = url.rstrip("/")
     deployments.setdefault("dev", DEFAULT_DEV_URL)
-    return ProjectConfig(path.parent.resolve(), functions, deployments, path.resolve())
+    db = data.get("db")
+    if db is not None and (not isinstance(db, str) or not db):
+        raise click.ClickException(f'{path}: "db" must be a postgres:// URL or a SQLite file path')
+    return ProjectConfig(path.parent.resolve(), functions, deployments, path.resolve(), db)
+
+
+def resolve_database(config: ProjectConfig, db: str | None, data: Path | None) -> str:
+    """Where a local server keeps its data, as a location for ``open_persistence``.
+
+    ``--db``, else ``--data``, else ``$PYCONVEX_DB_URL``, else the config's
+    ``db`` (a relative SQLite path is relative to the project root), else
+    ``.pyconvex/data.sqlite3`` in the project.
+
+    Raises:
+        click.ClickException: both ``--db`` and ``--data`` were given.
+    """
+    if db is not None and data is not None:
+        raise click.ClickException("Use either --db or --data, not both")
+    if db:
+        return db
+    if data is not None:
+        return str(data)
+    from_env = os.environ.get(DB_URL_ENV, "").strip()
+    if from_env:
+        return from_env
+    if config.db:
+        if "://" in config.db or config.db == ":memory:":
+            return config.db
+        return str(config.root / config.db)
+    return str(config.state_dir / "data.sqlite3")
+
+
+def db_option(command: F) -> F:
+    """Add ``--db LOCATION`` (see :func:`resolve_database`) to a command."""
+    return click.option(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="Keep the data in this database: postgres://user@host/dbname or a SQLite file "
+        f'[default: ${DB_URL_ENV}, else "db" in {CONFIG_FILE}, else .pyconvex/data.sqlite3].',
+    )(command)
 
 
 def is_local_url(url: str) -> bool:

@@ -2,7 +2,9 @@
 
 ``pyconvex dev [DIR]`` serves the app's functions over Convex's HTTP API on
 127.0.0.1:3210 (``--host``/``--port``, or the port of the dev URL in
-``pyconvex.json``), with its embedded SQLite database in ``.pyconvex/``, and
+``pyconvex.json``), with its embedded SQLite database in ``.pyconvex/`` (or the
+database of ``--db``, ``PYCONVEX_DB_URL`` or the config's ``db``: a
+``postgres://`` URL serves from PostgreSQL, possibly as one of several nodes), and
 writes the deployment URL to ``.env.local`` (``CONVEX_URL`` and
 ``VITE_CONVEX_URL``) as Convex's CLI does. DIR is the project root (holding
 ``pyconvex.json`` or ``convex/``) or the functions folder itself. Uploaded files
@@ -26,7 +28,13 @@ from urllib.parse import urlsplit
 
 import click
 
-from pyconvex.cli.config import ProjectConfig, find_config, is_local_url
+from pyconvex.cli.config import (
+    ProjectConfig,
+    db_option,
+    find_config,
+    is_local_url,
+    resolve_database,
+)
 from pyconvex.cli.main import main
 
 if TYPE_CHECKING:
@@ -55,6 +63,7 @@ _IGNORED_DIRS = frozenset({"__pycache__", "_generated"})
     default=None,
     help="SQLite database file [default: .pyconvex/data.sqlite3 in the project].",
 )
+@db_option
 @click.option(
     "--files",
     envvar="PYCONVEX_FILES",
@@ -89,6 +98,7 @@ def dev(
     port: int | None,
     data: Path | None,
     files: str | None,
+    db: str | None,
     watch: bool,
     production: bool,
     metrics_port: int | None,
@@ -98,21 +108,27 @@ def dev(
     # mtime in whole seconds could serve a same-size edit made within the same
     # second as the cached version. Dev compiles from source every time instead.
     sys.dont_write_bytecode = True
+    import psycopg
     import uvicorn
 
     from pyconvex.application import Backend
     from pyconvex.files.base import FileStoreError
     from pyconvex.server.admin_code import describe_load_error
     from pyconvex.server.app import create_app
+    from pyconvex.storage.opener import describe_location
 
     project = resolve_project(directory)
     functions = project.functions_dir
-    data_path = data or project.state_dir / "data.sqlite3"
+    location = resolve_database(project, db, data)
     try:
-        backend = Backend.open(functions, data_path=data_path, files=files)
+        backend = Backend.open(functions, data_path=location, files=files)
     except FileStoreError as error:
         where = files or project.state_dir / "files"
         raise click.ClickException(f"Cannot keep files in {where}: {error.message}") from None
+    except psycopg.Error as error:
+        raise click.ClickException(
+            f"Could not open the database {describe_location(location)}: {error}"
+        ) from None
     except Exception as error:
         raise click.ClickException(
             f"Could not load {functions}: {describe_load_error(error, functions)}"
@@ -129,7 +145,14 @@ def dev(
         click.echo(
             f"pyconvex dev: serving {functions} at {url} ({len(backend.registry)} functions)"
         )
-        click.echo(f"  admin key: {backend.admin_key}")
+        click.echo(f"  data: {describe_location(location)}")
+        if backend.admin_key is not None:
+            click.echo(f"  admin key: {backend.admin_key}")
+        else:
+            click.echo(
+                "  admin key: the deployment's (set by another node; give this node "
+                "PYCONVEX_ADMIN_KEY to know it)"
+            )
         click.echo(f"  files: {backend.files.store.location}")
         click.echo(f"  dashboard: {url}/dashboard/ (or `pyconvex dashboard`)")
         click.echo(f"  CONVEX_URL and VITE_CONVEX_URL written to {project.root / '.env.local'}")

@@ -3,8 +3,9 @@
 By default the function runs on the project's deployment (``pyconvex dev``, or
 ``--prod`` / ``--url``) over HTTP with the admin key, so internal functions can
 be run too, and its log lines go to stderr. ``--local`` runs it in this process
-instead, on the app's embedded SQLite database (``.pyconvex/data.sqlite3``);
-giving ``--app`` or ``--data`` implies ``--local``. Errors are one clear line on
+instead, on the app's database (``.pyconvex/data.sqlite3``, or ``--db``,
+``PYCONVEX_DB_URL`` or the config's ``db``: a SQLite file or a ``postgres://``
+URL); giving ``--app``, ``--data`` or ``--db`` implies ``--local``. Errors are one clear line on
 stderr and a non-zero exit.
 
 ``--identity '{"issuer": "...", "subject": "..."}'`` runs it as that user (the admin
@@ -28,14 +29,21 @@ import click
 
 from pyconvex.application import default_data_path
 from pyconvex.cli.client import AdminClient, FunctionFailed
-from pyconvex.cli.config import find_config, resolve_target, target_options
+from pyconvex.cli.config import (
+    ProjectConfig,
+    db_option,
+    find_config,
+    resolve_database,
+    resolve_target,
+    target_options,
+)
 from pyconvex.cli.main import main
 from pyconvex.database.database import Database
 from pyconvex.errors import ConvexError, PyConvexError
 from pyconvex.functions.executor import Executor
 from pyconvex.functions.loader import load_app
 from pyconvex.functions.registry import FunctionKind
-from pyconvex.storage.sqlite import SqlitePersistence
+from pyconvex.storage.opener import open_persistence
 from pyconvex.values.json import decode_json, encode_clean_json, encode_json
 
 __all__ = ["run"]
@@ -64,6 +72,7 @@ __all__ = ["run"]
     default=None,
     help="With --local (implied): the SQLite file [default: .pyconvex/data.sqlite3].",
 )
+@db_option
 @click.option(
     "--watch",
     is_flag=True,
@@ -84,6 +93,7 @@ def run(
     local: bool,
     app_dir: Path | None,
     data: Path | None,
+    db: str | None,
     watch: bool,
     identity: str | None,
 ) -> None:
@@ -94,10 +104,10 @@ def run(
         target = resolve_target(find_config(), url=url, prod=prod, admin_key=admin_key)
         _watch(target.url, target.require_admin_key(), function, raw, acting)
         return
-    if local or app_dir is not None or data is not None:
+    if local or app_dir is not None or data is not None or db is not None:
         if url is not None or prod:
             raise click.ClickException("--local runs in this process: it takes no --url or --prod")
-        _run_local(function, raw, app_dir, data, acting)
+        _run_local(function, raw, app_dir, data, db, acting)
         return
     target = resolve_target(find_config(), url=url, prod=prod, admin_key=admin_key)
     key = target.require_admin_key()
@@ -214,30 +224,30 @@ def _run_local(
     raw: dict[str, Any],
     app_dir: Path | None,
     data: Path | None,
+    db: str | None,
     acting: dict[str, Any] | None = None,
 ) -> None:
+    config = find_config()
     if app_dir is None:
-        config = find_config()
         app_dir = config.functions_dir
-        default_data = config.state_dir / "data.sqlite3"
     else:
-        default_data = default_data_path(app_dir)
+        # The app's own project: its .pyconvex/ is beside the functions folder.
+        config = ProjectConfig(root=default_data_path(app_dir).parent.parent, db=config.db)
     try:
         app = load_app(app_dir)
     except Exception as error:
         raise click.ClickException(f"Could not load {app_dir}: {error}") from None
-    path = data or default_data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result = asyncio.run(_run(app, path, function, decode_json(raw), acting))
+    location = resolve_database(config, db, data)
+    result = asyncio.run(_run(app, location, function, decode_json(raw), acting))
     # Results carry the function's log lines (guarded: older executors had none).
     _echo_log_lines([str(line) for line in getattr(result, "log_lines", ())])
     click.echo(json.dumps(encode_json(result.value), indent=2, sort_keys=True))
 
 
 async def _run(
-    app: Any, path: Path, function: str, args: dict[str, Any], acting: dict[str, Any] | None
+    app: Any, location: str, function: str, args: dict[str, Any], acting: dict[str, Any] | None
 ) -> Any:
-    persistence = SqlitePersistence(path)
+    persistence = open_persistence(location)
     database = Database(persistence)
     executor = Executor(database, app.registry)
     try:

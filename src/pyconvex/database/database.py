@@ -13,6 +13,7 @@ import concurrent.futures
 import threading
 from collections.abc import Callable, Sequence
 
+import pyconvex.knobs as knobs
 from pyconvex.clock import Clock, SystemClock
 from pyconvex.database.catalog import (
     BY_CREATION_TIME,
@@ -73,7 +74,9 @@ class Database:
         self.allocator = TableAllocator(catalog.next_table_number, catalog.next_index_id)
         self.creation_clock = CreationClock()
         state = DatabaseState(persistence.max_ts(), catalog, None)
-        self.committer = Committer(persistence, self.clock, state)
+        self.committer = Committer(
+            persistence, self.clock, state, on_catalog=self.allocator.observe
+        )
         self._schema_lock = threading.Lock()
 
     @property
@@ -85,6 +88,18 @@ class Database:
     def latest_ts(self) -> int:
         """The newest durable commit timestamp."""
         return self.committer.state.ts
+
+    async def caught_up(self, ts: int) -> bool:
+        """Wait until commits up to ``ts`` (made on any node) are visible here.
+
+        For a client that saw ``ts`` on another node of a shared store and
+        reconnected here. False if they did not arrive within
+        ``knobs.CATCH_UP_TIMEOUT_SECONDS``; on a store no other process
+        writes, returns at once.
+        """
+        if self.latest_ts >= ts:
+            return True
+        return await asyncio.to_thread(self.committer.wait_for, ts, knobs.CATCH_UP_TIMEOUT_SECONDS)
 
     def begin(self, *, writable: bool, ts: int | None = None) -> Transaction:
         """Start a transaction at the latest timestamp (or at ``ts`` for reads).

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-__all__ = ["CATALOG_INDEX_ID", "SCHEMA_KEY", "ReadSet"]
+__all__ = ["ALLOCATION_KEY", "CATALOG_INDEX_ID", "SCHEMA_KEY", "ReadSet"]
 
 #: Virtual index of table names and schema versions; see the module docstring.
 CATALOG_INDEX_ID = 0
 #: The key of :data:`CATALOG_INDEX_ID` written by every schema or index change.
 #: Encoded table names start with a type tag below 0xFF, so it never collides.
 SCHEMA_KEY = b"\xff"
+#: The key of :data:`CATALOG_INDEX_ID` written by every commit that allocates
+#: table numbers or index ids when several nodes share a store (their
+#: allocators are independent, so two creations must not commit concurrently).
+ALLOCATION_KEY = b"\xff\x01"
 
 
 class ReadSet:

@@ -10,13 +10,14 @@ conflicting, which is always safe (it just retries).
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pyconvex.database.readset import ReadSet
 
-__all__ = ["CommitRecord", "Conflict", "TouchedKey", "WriteLog"]
+__all__ = ["CommitRecord", "Conflict", "TouchedKey", "WriteLog", "decode_commit", "encode_commit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +135,27 @@ class WriteLog:
             previous = record.ts
             for index_id in record.by_index:
                 assert self._last_write[index_id] >= record.ts
+
+
+def encode_commit(record: CommitRecord, catalog_json: str | None = None) -> bytes:
+    """The commit-log payload other nodes rebuild ``record`` from (:func:`decode_commit`).
+
+    ``catalog_json`` is the catalog after the commit, when the commit changed it.
+    """
+    touched = [[t.index_id, t.key.hex(), t.table, t.document_id] for t in record.touched]
+    body: dict[str, object] = {"touched": touched}
+    if record.origin is not None:
+        body["origin"] = record.origin
+    if catalog_json is not None:
+        body["catalog"] = catalog_json
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_commit(ts: int, payload: bytes) -> tuple[CommitRecord, str | None]:
+    """The record and the new catalog (or None) of a payload made by :func:`encode_commit`."""
+    body = json.loads(payload)
+    touched = [
+        TouchedKey(index_id, bytes.fromhex(key), table, document_id)
+        for index_id, key, table, document_id in body["touched"]
+    ]
+    return CommitRecord(ts, touched, body.get("origin")), body.get("catalog")

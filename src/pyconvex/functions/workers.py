@@ -14,13 +14,14 @@ pool calls queries on another).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+
+import pyconvex.interrupts as interrupts
 
 __all__ = [
     "ExecutionInterrupted",
@@ -196,7 +197,7 @@ class Watchdog:
             watched = self._watched.pop(token, None)
             if watched is None or not watched.fired:
                 return False
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(watched.thread_id), None)
+            interrupts.cancel(watched.thread_id)
             return True
 
     def _run(self) -> None:
@@ -216,9 +217,7 @@ class Watchdog:
 def _raise_in_thread(thread_id: int) -> None:
     # Holding the watchdog lock here means unwatch() cannot complete between
     # the deadline check and the raise, so only a still-running execution is hit.
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(ExecutionInterrupted)
-    )
+    interrupts.interrupt(thread_id, ExecutionInterrupted)
 
 
 class Preempted(BaseException):
@@ -310,9 +309,7 @@ class InlineMonitor:
             if token in self._fired:
                 self._fired.discard(token)
                 if entry is not None:
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(entry.thread_id), None
-                    )
+                    interrupts.cancel(entry.thread_id)
 
     def _run(self) -> None:
         while not self._stop.wait(self._period):
@@ -326,9 +323,7 @@ class InlineMonitor:
                     if _on_stack(frames.get(entry.thread_id), entry.frame):
                         entry.fire_at = now + self._threshold  # again if swallowed
                         self._fired.add(token)
-                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                            ctypes.c_ulong(entry.thread_id), ctypes.py_object(Preempted)
-                        )
+                        interrupts.interrupt(entry.thread_id, Preempted)
 
     def close(self) -> None:
         """Stop the monitor thread."""

@@ -37,6 +37,7 @@ from pyconvex.database.write_log import CommitRecord, WriteLog
 from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.references import canonical_path
 from pyconvex.protocol.messages import (
+    Connect,
     ProtocolError,
     accepts_transition_chunks,
     encode_ts,
@@ -320,6 +321,9 @@ class _Connection:
     async def _handle(self, text: str) -> bool:
         try:
             message = parse_client_message(json.loads(text))
+            if isinstance(message, Connect) and message.max_observed_ts:
+                # Reconnected from another node: never answer from an older snapshot.
+                await self.database.caught_up(message.max_observed_ts)
             effects = self.session.receive(message)
         except (ProtocolError, ValueError) as error:
             await self._send({"type": "FatalError", "error": str(error)})

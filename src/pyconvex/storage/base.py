@@ -14,15 +14,27 @@ exact revision ``(doc_id, ts)`` it came from. Reads are snapshot reads: for a
 MVCC, OCC, schemas and index definitions live above this interface in
 ``pyconvex.database``; a backend knows nothing of tables or values. All methods
 are blocking and thread-safe; the engine calls them from worker threads.
+
+A store that several processes (nodes) share also implements
+:class:`SharedPersistence`: commits go through a store-wide lock and leave an
+opaque entry in a commit log, which every node tails to learn what the others
+committed (``docs/concepts/multi-node.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
-__all__ = ["DocumentRevision", "IndexEntry", "Persistence"]
+__all__ = [
+    "CommitBatch",
+    "DocumentRevision",
+    "IndexEntry",
+    "LoggedCommit",
+    "Persistence",
+    "SharedPersistence",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,4 +128,67 @@ class Persistence(Protocol):
 
     def close(self) -> None:
         """Release connections and files. Further calls are errors."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCommit:
+    """One commit as the other nodes of a shared store learn of it.
+
+    Attributes:
+        ts: its commit timestamp.
+        payload: what the database layer needs to know about it (opaque here).
+    """
+
+    ts: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CommitBatch:
+    """What one serialized group commit stores: a :meth:`Persistence.write` plus its log entries."""
+
+    revisions: Sequence[DocumentRevision]
+    entries: Sequence[IndexEntry]
+    globals_: Sequence[tuple[str, str]] = ()
+    commits: Sequence[LoggedCommit] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class SharedPersistence(Persistence, Protocol):
+    """A store that several processes commit to, one commit batch at a time."""
+
+    def commit_serialized(
+        self,
+        after_ts: int,
+        prepare: Callable[[int, Sequence[LoggedCommit]], CommitBatch | None],
+    ) -> None:
+        """Commit one batch under the store-wide commit lock.
+
+        Takes the lock, then calls ``prepare(max_ts, commits)`` with the
+        greatest ts ever written and every logged commit with ``ts > after_ts``
+        (in ts order: what other nodes committed since the caller last
+        looked), stores the batch it returns (None: nothing) atomically and
+        durably with its log entries, and releases the lock. Timestamps of the
+        batch must be above ``max_ts``. If ``prepare`` raises, nothing is stored
+        and the error propagates.
+
+        Raises:
+            ValueError: a ``(doc_id, ts)`` or ``(index_id, key, ts)`` is stored twice.
+        """
+        ...
+
+    def load_commits(self, after_ts: int) -> list[LoggedCommit]:
+        """Every logged commit with ``ts > after_ts``, in ts order (without the lock)."""
+        ...
+
+    def watch_commits(self, on_commit: Callable[[int | None], None]) -> None:
+        """Call ``on_commit(ts)`` from another thread whenever a node may have committed.
+
+        ``ts`` is the newest commit announced, or None when nothing was
+        announced (a periodic check, or a reconnection after which
+        announcements may have been missed). Calls may be spurious or
+        coalesced; the callee tails with :meth:`load_commits`. Stops when the
+        store is closed.
+        """
         ...

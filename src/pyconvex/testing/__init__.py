@@ -39,6 +39,7 @@ from pyconvex.functions.loader import load_app
 from pyconvex.functions.registry import FunctionDefinition, FunctionKind, Registry
 from pyconvex.storage.base import Persistence
 from pyconvex.storage.memory import MemoryPersistence
+from pyconvex.storage.postgres import PostgresPersistence
 from pyconvex.storage.sqlite import SqlitePersistence
 
 __all__ = ["ConvexTest"]
@@ -55,6 +56,7 @@ class ConvexTest:
             the path of a ``convex/`` folder to load (its schema is used when
             ``schema`` is None).
         sqlite_path: store in this SQLite file instead of in memory.
+        database_url: store in this PostgreSQL database (``postgres://...``) instead.
         clock: inject a clock (for example a ``ManualClock``).
     """
 
@@ -64,6 +66,7 @@ class ConvexTest:
         modules: Mapping[str, ModuleType | Any] | str | Path | None = None,
         *,
         sqlite_path: str | Path | None = None,
+        database_url: str | None = None,
         clock: Clock | None = None,
         _shared: tuple[Database, Executor, Persistence] | None = None,
         _identity: dict[str, Any] | None = None,
@@ -77,9 +80,7 @@ class ConvexTest:
             self.clock = self.database.clock
             self._owner = False
             return
-        self.persistence = (
-            SqlitePersistence(sqlite_path) if sqlite_path is not None else MemoryPersistence()
-        )
+        self.persistence = _open_store(sqlite_path, database_url)
         self.database = Database(self.persistence, clock=clock)
         # Module-level code (auth_config.py reading pyconvex.env) sees this deployment.
         environment.use_database(self.database)
@@ -176,3 +177,11 @@ def _registry(
         app = load_app(modules)
         return app.registry, schema if schema is not None else app.schema
     return Registry.from_modules(modules), schema
+
+
+def _open_store(sqlite_path: str | Path | None, database_url: str | None) -> Persistence:
+    if database_url is not None:
+        return PostgresPersistence(database_url)
+    if sqlite_path is not None:
+        return SqlitePersistence(sqlite_path)
+    return MemoryPersistence()

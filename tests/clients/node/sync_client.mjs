@@ -1,11 +1,13 @@
 // Drives the official npm ConvexClient (convex@1.48.0, WebSocket sync) against pyconvex.
-// Usage: node sync_client.mjs <deployment url>; prints one JSON object of observations.
+// Usage: node sync_client.mjs <deployment url> [<writer url>]; prints one JSON object of
+// observations. With a writer URL (another node of the same deployment), the writer
+// client talks to that node and the reader to the first.
 import { ConvexClient } from "convex/browser";
 import { ConvexError } from "convex/values";
 
 const url = process.argv[2];
 const reader = new ConvexClient(url);
-const writer = new ConvexClient(url);
+const writer = new ConvexClient(process.argv[3] ?? url);
 const out = {};
 const plain = (value) =>
   JSON.parse(JSON.stringify(value, (_, v) =>

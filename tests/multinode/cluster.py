@@ -1,0 +1,157 @@
+"""Real ``pyconvex`` server processes on one PostgreSQL database, and a load balancer.
+
+:class:`Node` serves ``tests/server/api_app.py`` from PostgreSQL in a process of
+its own. :class:`Balancer` is a TCP proxy that sends each new connection to
+the first node that accepts it, so clients reconnecting after a node died land
+on a survivor, as behind a real load balancer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+ROOT = Path(__file__).parents[2]
+NODE_CLIENTS = ROOT / "tests" / "clients" / "node"
+
+_SERVER = """
+import sys, uvicorn
+from pyconvex.application import Backend
+from pyconvex.functions.registry import Registry
+from pyconvex.server.app import create_app
+from pyconvex.storage.postgres import PostgresPersistence
+from tests.server import api_app
+
+backend = Backend(PostgresPersistence(sys.argv[2]), Registry.from_modules({"api": api_app}))
+uvicorn.run(create_app(backend), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Node:
+    """One server process serving the deployment in ``database_url``."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(self.port), database_url], cwd=ROOT
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(f"{self.url}/api/query", json={"path": "api:count", "args": {}})
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the node did not start") from None
+                time.sleep(0.05)
+
+    def call(self, kind: str, path: str, args: dict[str, object] | None = None) -> object:
+        """Run a function over the HTTP API and return its value."""
+        response = httpx.post(f"{self.url}/api/{kind}", json={"path": path, "args": args or {}})
+        body = response.json()
+        assert body["status"] == "success", body
+        return body["value"]
+
+    def kill(self) -> None:
+        """SIGKILL: the node dies mid-whatever, as in a crash."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Balancer:
+    """A TCP proxy on a free port in front of ``nodes``, tried in order per connection."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = self._connect()
+            if upstream is None:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    def _connect(self) -> socket.socket | None:
+        for node in self.nodes:
+            if node.process.poll() is not None:
+                continue
+            try:
+                return socket.create_connection(("127.0.0.1", node.port), timeout=2)
+            except OSError:
+                continue
+        return None
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            source.settimeout(None)
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            # Either side gone: close both, so the client sees the connection drop.
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+
+    def __enter__(self) -> Balancer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
