@@ -20,7 +20,6 @@ from pyconvex.application import Backend
 from pyconvex.functions.registry import Registry
 from pyconvex.protocol.messages import decode_ts
 from pyconvex.server.app import create_app
-from pyconvex.server.sync import Subscriptions
 from pyconvex.storage.memory import MemoryPersistence
 
 from . import api_app
@@ -314,37 +313,6 @@ async def test_a_server_failure_closes_with_internal_server_error(
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1011, "InternalServerError")
 
 
-def test_subscriptions_check_each_shared_read_set_once() -> None:
-    class Reads:
-        checks = 0
-
-        def __init__(self, *keys: bytes) -> None:
-            self.keys = set(keys)
-
-        def contains(self, index_id: int, key: bytes) -> bool:
-            Reads.checks += 1
-            return key in self.keys
-
-    subscriptions = Subscriptions()
-    a, b, c = object(), object(), object()  # connections, as far as the registry cares
-    shared, other = Reads(b"x"), Reads(b"y")
-    for connection in (a, b, c):
-        subscriptions.register(connection, 0, shared)  # type: ignore[arg-type]
-    subscriptions.register(a, 1, other)  # type: ignore[arg-type]
-    assert len(subscriptions) == 4
-
-    hit = subscriptions.invalidate([(1, b"x")])
-    assert sorted(map(id, (s[0] for s in hit))) == sorted(map(id, (a, b, c)))
-    assert Reads.checks == 2  # one per distinct read set, not per subscriber
-    assert len(subscriptions) == 1 and subscriptions.invalidate([(1, b"x")]) == []
-
-    subscriptions.register(b, 5, other)  # type: ignore[arg-type]
-    subscriptions.drop_connection(a)  # type: ignore[arg-type]
-    assert subscriptions.watched(a) == [] and subscriptions.watched(b) == [5]  # type: ignore[arg-type]
-    subscriptions.unregister(b, 5)  # type: ignore[arg-type]
-    assert len(subscriptions) == 0 and subscriptions.invalidate([(1, b"y")]) == []
-
-
 async def test_production_hides_log_lines_from_users_but_not_from_the_admin() -> None:
     backend = Backend(MemoryPersistence(), Registry.from_modules({"api": api_app}))
     assert backend.admin_key is not None
@@ -416,36 +384,3 @@ async def test_big_transitions_are_chunked_only_for_clients_that_reassemble_them
         transition = json.loads("".join(f["chunk"] for f in frames))
     assert transition["type"] == "Transition"
     assert transition["modifications"][0]["value"] == {"x": big}
-
-
-async def test_the_query_cache_keeps_results_that_already_show_a_commit() -> None:
-    from pyconvex.database.readset import ReadSet
-    from pyconvex.database.write_log import CommitRecord, TouchedKey, WriteLog
-    from pyconvex.protocol.session import QueryOutcome
-    from pyconvex.server.sync import QueryCache
-
-    reads = ReadSet()
-    reads.add_point(7, b"k")
-    log = WriteLog(floor_ts=0, max_records=100)
-    cache = QueryCache(write_log=log)
-    runs: list[int] = []
-
-    async def run(ts: int) -> QueryOutcome:
-        runs.append(ts)
-        return QueryOutcome(value=ts, read_set=reads)
-
-    hit = TouchedKey(7, b"k", "t", "d")
-    miss = TouchedKey(7, b"other", "t", "d")
-    await cache.get(("q",), 10, run)
-    # A commit the hub has not announced yet, elsewhere: extended on demand.
-    log.append(CommitRecord(11, [miss]))
-    assert cache.peek(("q",), 11) is not None
-    # One that changes the result: a miss, then a run at the new snapshot...
-    log.append(CommitRecord(12, [hit]))
-    assert cache.peek(("q",), 12) is None
-    await cache.get(("q",), 12, run)
-    # ...which the late announcement of that same commit must not throw away.
-    cache.on_commit([CommitRecord(11, [miss]), CommitRecord(12, [hit])])
-    assert (await cache.get(("q",), 12, run)).value == 12 and runs == [10, 12]
-    cache.on_commit([CommitRecord(13, [hit])])
-    assert cache.peek(("q",), 13) is None

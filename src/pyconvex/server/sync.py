@@ -33,7 +33,7 @@ import pyconvex.knobs as knobs
 from pyconvex.application import Backend
 from pyconvex.auth.errors import AuthenticationError
 from pyconvex.clock import SystemClock
-from pyconvex.database.write_log import CommitRecord, WriteLog
+from pyconvex.database.write_log import CommitRecord
 from pyconvex.functions.console import log_lines_of
 from pyconvex.functions.references import canonical_path
 from pyconvex.protocol.messages import (
@@ -55,6 +55,8 @@ from pyconvex.protocol.session import (
 )
 from pyconvex.server.auth import acting_identity
 from pyconvex.server.errors import RequestError, describe_function_error
+from pyconvex.server.query_cache import QueryCache
+from pyconvex.server.subscriptions import Subscriptions
 from pyconvex.values.json import decode_json, encode_json
 
 __all__ = ["SyncHub", "routes"]
@@ -75,98 +77,6 @@ def routes(hub: SyncHub) -> list[WebSocketRoute]:
     ]
 
 
-class QueryCache:
-    """Query results shared by every connection: one execution per invalidating write.
-
-    An entry is a result computed at snapshot ``ts`` with its read set, and it
-    stays valid through ``valid_through``: every commit batch that does not touch
-    its read set extends it, one that does drops it. A request for a key at
-    snapshot ``T`` is served from an entry valid through ``T``; concurrent
-    requests for the same key and snapshot share one run.
-
-    Invariant: an entry's result is exactly what a run at any ts in
-    ``[entry.ts, entry.valid_through]`` would return.
-    """
-
-    def __init__(self, max_entries: int = 10_000, write_log: WriteLog | None = None) -> None:
-        # With the write log, an entry is also extended on demand to a snapshot
-        # whose commits the hub has not been told of yet (they are checked).
-        self._write_log = write_log
-        self._entries: dict[tuple[Any, ...], _Entry] = {}
-        self._running: dict[tuple[Any, ...], tuple[int, asyncio.Future[QueryOutcome]]] = {}
-        self._max_entries = max_entries
-        self.executions = 0
-        self.hits = 0
-
-    def peek(self, key: tuple[Any, ...], ts: int) -> QueryOutcome | None:
-        """The cached outcome of ``key`` valid at ``ts``, if there is one (no waiting)."""
-        entry = self._entries.get(key)
-        if entry is None or ts < entry.ts:
-            return None
-        if ts > entry.valid_through:
-            # A commit the hub has not announced yet: is the result still valid?
-            log = self._write_log
-            if log is None or log.find_conflict(entry.outcome.read_set, entry.valid_through):
-                return None
-            entry.valid_through = ts
-        self.hits += 1
-        return entry.outcome
-
-    async def get(self, key: tuple[Any, ...], ts: int, run: Any) -> QueryOutcome:
-        """The outcome of ``key`` at snapshot ``ts``, running ``run(ts)`` only if needed."""
-        cached = self.peek(key, ts)
-        if cached is not None:
-            return cached
-        running = self._running.get(key)
-        if running is not None and running[0] == ts:
-            return await asyncio.shield(running[1])
-        future: asyncio.Future[QueryOutcome] = asyncio.get_running_loop().create_future()
-        self._running[key] = (ts, future)
-        try:
-            self.executions += 1
-            outcome: QueryOutcome = await run(ts)
-            future.set_result(outcome)
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it
-            raise
-        finally:
-            if self._running.get(key, (None, None))[1] is future:
-                del self._running[key]
-        if outcome.read_set is not None and outcome.error_message is None:
-            if len(self._entries) >= self._max_entries:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = _Entry(ts, ts, outcome)
-        return outcome
-
-    def on_commit(self, records: Sequence[CommitRecord]) -> None:
-        """Drop entries a commit batch changed; extend the others through its last ts.
-
-        A commit changes an entry only if it is newer than the entry's snapshot:
-        a result computed at or after a commit already shows it.
-        """
-        batch_ts = records[-1].ts
-        for key, entry in list(self._entries.items()):
-            read_set = entry.outcome.read_set
-            if any(
-                record.ts > entry.ts and read_set.contains(t.index_id, t.key)
-                for record in records
-                for t in record.touched
-            ):
-                del self._entries[key]
-            else:
-                entry.valid_through = max(entry.valid_through, batch_ts)
-
-
-class _Entry:
-    __slots__ = ("ts", "valid_through", "outcome")
-
-    def __init__(self, ts: int, valid_through: int, outcome: QueryOutcome) -> None:
-        self.ts = ts
-        self.valid_through = valid_through
-        self.outcome = outcome
-
-
 class SyncHub:
     """Every live sync connection of one backend; fans commits out to them."""
 
@@ -175,7 +85,7 @@ class SyncHub:
         self.production = production
         self.connections: set[_Connection] = set()
         self.cache = QueryCache(write_log=backend.database.committer.write_log)
-        self.subscriptions = Subscriptions()
+        self.subscriptions: Subscriptions[_Connection] = Subscriptions()
         self._loop: asyncio.AbstractEventLoop | None = None
         backend.database.add_commit_listener(self._on_commit_thread)
 
@@ -203,70 +113,6 @@ class SyncHub:
         for connection, query_id in self.subscriptions.invalidate(touched):
             connection.session.mark_dirty(query_id)
             connection.request_update()
-
-
-class Subscriptions:
-    """Live queries grouped by the read set they last ran with.
-
-    Subscribers of one query share one cached outcome and therefore one read
-    set object, so a commit is checked once per distinct read set, not once
-    per subscriber: 1,000 clients of one query cost one check per commit.
-
-    A group is dropped when a commit hits it; its queries re-register with
-    their new read sets when they have run again.
-    """
-
-    def __init__(self) -> None:
-        # id(read set) -> (read set, its subscribers)
-        self._groups: dict[int, tuple[Any, set[tuple[_Connection, int]]]] = {}
-        # connection -> {query id: id(read set)}
-        self._watched: dict[_Connection, dict[int, int]] = {}
-
-    def register(self, connection: _Connection, query_id: int, read_set: Any) -> None:
-        """Watch ``read_set`` for ``connection``'s query (replacing what it watched)."""
-        self.unregister(connection, query_id)
-        if read_set is None:
-            return  # nothing to watch: it re-runs only when asked to
-        key = id(read_set)
-        group = self._groups.get(key)
-        if group is None:
-            group = self._groups[key] = (read_set, set())
-        group[1].add((connection, query_id))
-        self._watched.setdefault(connection, {})[query_id] = key
-
-    def unregister(self, connection: _Connection, query_id: int) -> None:
-        """Stop watching for one query."""
-        watched = self._watched.get(connection)
-        key = watched.pop(query_id, None) if watched is not None else None
-        if key is not None:
-            _, members = self._groups[key]
-            members.discard((connection, query_id))
-            if not members:
-                del self._groups[key]
-
-    def watched(self, connection: _Connection) -> list[int]:
-        """The query ids of ``connection`` being watched."""
-        return list(self._watched.get(connection, ()))
-
-    def drop_connection(self, connection: _Connection) -> None:
-        """Stop watching for every query of a closed connection."""
-        for query_id in self.watched(connection):
-            self.unregister(connection, query_id)
-        self._watched.pop(connection, None)
-
-    def invalidate(self, touched: list[tuple[int, bytes]]) -> list[tuple[_Connection, int]]:
-        """The subscribers whose read set contains a touched key (they stop being watched)."""
-        hit: list[tuple[_Connection, int]] = []
-        for key, (read_set, members) in list(self._groups.items()):
-            if any(read_set.contains(index_id, k) for index_id, k in touched):
-                del self._groups[key]
-                for connection, query_id in members:
-                    del self._watched[connection][query_id]
-                hit.extend(members)
-        return hit
-
-    def __len__(self) -> int:
-        return sum(len(watched) for watched in self._watched.values())
 
 
 class _Connection:
