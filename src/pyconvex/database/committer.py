@@ -80,11 +80,12 @@ class CommitRequest:
     created_tables: Sequence[TableInfo] = ()
     schema_change: Callable[[Catalog], tuple[Catalog, Schema | None]] | None = None
     origin: str | None = None
-    future: concurrent.futures.Future[int] = field(default_factory=concurrent.futures.Future)
-    #: For async callers: the outcome is set on ``waiter`` in ``loop`` instead of on
-    #: ``future``, with one wake-up of the loop per group commit rather than per request.
+    #: For async callers: the outcome is set on ``waiter`` in ``loop``, with one
+    #: wake-up of the loop per group commit rather than per request.
     loop: asyncio.AbstractEventLoop | None = None
     waiter: asyncio.Future[int] | None = None
+    #: For other callers: made by :meth:`Committer.submit`.
+    future: concurrent.futures.Future[int] | None = None
 
 
 @dataclass(slots=True)
@@ -126,8 +127,17 @@ class Committer:
         The future fails with :class:`CommitConflict` on an OCC conflict, or
         with the storage error if the write failed (nothing was committed).
         """
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        request.future = future
         self._queue.put(request)
-        return request.future
+        return future
+
+    def submit_many(self, requests: list[CommitRequest]) -> None:
+        """Queue requests of async callers (each with ``loop`` and ``waiter``) at once.
+
+        They reach the committer thread together, so they share a group commit.
+        """
+        self._queue.put(requests)
 
     def add_listener(self, listener: Callable[[Sequence[CommitRecord]], None]) -> None:
         """Call ``listener(records)`` on the committer thread after each durable batch."""
@@ -141,24 +151,28 @@ class Committer:
     # -- the committer thread ----------------------------------------------
 
     def _run(self) -> None:
+        waiting: list[CommitRequest] = []  # taken from the queue, not yet committed
+        stopping = False
+        limit = knobs.COMMIT_BATCH_MAX
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            requests = [first]
-            stop = False
-            while len(requests) < knobs.COMMIT_BATCH_MAX:
+            if not waiting:
+                if stopping:
+                    return
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                _add(waiting, first)
+            while not stopping and len(waiting) < limit:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
-                    stop = True
-                    break
-                requests.append(item)
-            self._commit_batch(requests)  # type: ignore[arg-type]
-            if stop:
-                return
+                    stopping = True
+                else:
+                    _add(waiting, item)
+            self._commit_batch(waiting[:limit])
+            del waiting[:limit]
 
     def _commit_batch(self, requests: list[CommitRequest]) -> None:
         batch = _Batch()
@@ -239,11 +253,20 @@ class Committer:
                 touched.append(TouchedKey(index.index_id, old_key, table.name, write.document_id))
 
 
+def _add(requests: list[CommitRequest], item: object) -> None:
+    if type(item) is list:
+        requests.extend(item)
+    else:
+        requests.append(item)  # type: ignore[arg-type]
+
+
 def _deliver(outcomes: list[tuple[CommitRequest, int | BaseException]]) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Any]]] = {}
     for request, outcome in outcomes:
         if request.loop is not None and request.waiter is not None:
             by_loop.setdefault(request.loop, []).append((request.waiter, outcome))
+        elif request.future is None:
+            pass  # nobody asked for the outcome
         elif isinstance(outcome, BaseException):
             request.future.set_exception(outcome)
         else:

@@ -13,7 +13,6 @@ A transaction belongs to one execution and is not thread-safe.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pyconvex.database.documents import (
 )
 from pyconvex.database.readset import CATALOG_INDEX_ID, SCHEMA_KEY, ReadSet
 from pyconvex.database.schema import Schema
+from pyconvex.entropy import token_bytes
 from pyconvex.errors import DocumentError, SchemaValidationError, TransactionLimitError
 from pyconvex.storage.base import Persistence
 from pyconvex.values.ids import decode_id, encode_id, id_binary
@@ -55,9 +55,9 @@ __all__ = [
     "TransactionLimits",
 ]
 
-# Captured at import: the determinism guard replaces os.urandom inside
-# queries and mutations, but document ids must stay truly random.
-_urandom = os.urandom
+# Not os.urandom: the determinism guard replaces it inside queries and
+# mutations, but document ids must stay truly random.
+_urandom = token_bytes
 
 _OVER_LIMIT_HELP = (
     "Consider using smaller limits in your queries, paginating your queries, or using "

@@ -32,6 +32,7 @@ from pyconvex.database.query import QueryInitializer
 from pyconvex.database.readset import ReadSet
 from pyconvex.database.transaction import Transaction
 from pyconvex.database.write_log import Conflict
+from pyconvex.entropy import token_bytes
 from pyconvex.errors import (
     ArgumentValidationError,
     ExecutionTimeoutError,
@@ -629,7 +630,7 @@ class _Execution:
     async def run_top(self, definition: FunctionDefinition, args: Any) -> Any:
         limit = self.executor.user_timeout_seconds
         self.budget = _Budget(self.executor.watchdog if self.watched else None, limit)
-        seed = int.from_bytes(determinism._real_urandom(16), "big")
+        seed = int.from_bytes(token_bytes(16), "big")
         token = determinism.enter(self.transaction.begin_wall_ns, seed)
         logging_token = console.capture()
         env_token = environment.use_transaction(self.transaction)

@@ -16,6 +16,7 @@ writer nor each other.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -76,8 +77,14 @@ _BATCH_TARGET_BYTES = 8 << 20
 # Bounds the WAL file left behind after a checkpoint.
 _JOURNAL_SIZE_LIMIT_BYTES = 64 << 20
 
-_INSERT_DOCUMENT = "INSERT INTO documents (doc_id, ts, value, prev_ts) VALUES (?, ?, ?, ?)"
-_INSERT_ENTRY = "INSERT INTO indexes (index_id, key, ts, doc_id) VALUES (?, ?, ?, ?)"
+_INSERT_DOCUMENTS = "INSERT INTO documents (doc_id, ts, value, prev_ts) VALUES "
+_INSERT_ENTRIES = "INSERT INTO indexes (index_id, key, ts, doc_id) VALUES "
+# Rows per multi-row INSERT (4 parameters each, within SQLite's oldest default
+# limit of 999 parameters). One statement per chunk rather than one per row:
+# each statement releases and retakes the GIL, and a writer thread that must
+# win the GIL back from a busy event loop hundreds of times per group commit
+# stalls it (and the loop) far longer than the inserts take.
+_ROWS_PER_INSERT = 128
 _UPSERT_GLOBAL = (
     "INSERT INTO globals (key, value) VALUES (?, ?) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -116,6 +123,19 @@ def _load_sql(first: bool) -> str:
         f"SELECT doc_id, ts, value, prev_ts FROM documents WHERE {lower} AND ts <= ? "
         "ORDER BY ts, doc_id LIMIT ?"
     )
+
+
+def _insert_rows(
+    connection: sqlite3.Connection, insert: str, rows: Sequence[tuple[Any, Any, Any, Any]]
+) -> None:
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        connection.execute(_values_sql(insert, len(chunk)), [v for row in chunk for v in row])
+
+
+@functools.lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _values_sql(insert: str, count: int) -> str:
+    return insert + ", ".join(["(?, ?, ?, ?)"] * count)
 
 
 def _next_batch(batch: int, rows: int, payload_bytes: int) -> int:
@@ -187,6 +207,8 @@ class SqlitePersistence:
             timeout=_BUSY_TIMEOUT_SECONDS,
             isolation_level=None,
             check_same_thread=False,
+            # Room for every multi-row INSERT size next to the read statements.
+            cached_statements=4 * _ROWS_PER_INSERT,
         )
 
     def _migrate(self) -> None:
@@ -228,16 +250,17 @@ class SqlitePersistence:
         """
         if not (revisions or entries or globals_):
             return
-        document_rows = [(r.doc_id, r.ts, r.value, r.prev_ts) for r in revisions]
-        entry_rows = [(e.index_id, e.key, e.ts, e.doc_id) for e in entries]
+        # Sorted, the inserts walk each B-tree in key order (fewer page visits).
+        document_rows = sorted([(r.doc_id, r.ts, r.value, r.prev_ts) for r in revisions])
+        entry_rows = sorted([(e.index_id, e.key, e.ts, e.doc_id) for e in entries])
         max_ts = max([0, *(r.ts for r in revisions), *(e.ts for e in entries)])
         with self._write_lock:
             self._check_open()
             writer = self._writer
             writer.execute("BEGIN IMMEDIATE")
             try:
-                writer.executemany(_INSERT_DOCUMENT, document_rows)
-                writer.executemany(_INSERT_ENTRY, entry_rows)
+                _insert_rows(writer, _INSERT_DOCUMENTS, document_rows)
+                _insert_rows(writer, _INSERT_ENTRIES, entry_rows)
                 writer.executemany(_UPSERT_GLOBAL, globals_)
                 writer.execute(_RAISE_MAX_TS, (max_ts,))
                 writer.execute("COMMIT")
