@@ -30,7 +30,7 @@ from typing import Any
 import pyconvex.knobs as knobs
 from pyconvex.clock import Clock
 from pyconvex.database.catalog import Catalog, TableInfo
-from pyconvex.database.documents import document_key
+from pyconvex.database.documents import document_keys
 from pyconvex.database.readset import CATALOG_INDEX_ID, SCHEMA_KEY, ReadSet
 from pyconvex.database.schema import Schema
 from pyconvex.database.transaction import PendingWrite
@@ -238,19 +238,28 @@ class Committer:
         if write.old is None and write.new is None:
             return  # inserted and deleted by the same transaction
         table = catalog.table(write.table.name) or write.table
+        new, old, doc_bin = write.new, write.old, write.doc_bin
         value = None
-        if write.new is not None:
-            value = write.encoded if write.encoded is not None else dumps_bytes(write.new)
-        batch.revisions.append(DocumentRevision(write.doc_bin, ts, value, write.old_ts))
-        for index in table.indexes.values():
-            new_key = document_key(index, write.new) if write.new is not None else None
-            old_key = document_key(index, write.old) if write.old is not None else None
+        if new is not None:
+            value = write.encoded if write.encoded is not None else dumps_bytes(new)
+        batch.revisions.append(DocumentRevision(doc_bin, ts, value, write.old_ts))
+        indexes = table.indexes.values()
+        entries, name, document_id = batch.entries, table.name, write.document_id
+        if old is None:  # an insert: only new keys
+            assert new is not None
+            for index, key in zip(indexes, document_keys(indexes, new)):
+                entries.append(IndexEntry(index.index_id, key, ts, doc_bin))
+                touched.append(TouchedKey(index.index_id, key, name, document_id))
+            return
+        old_keys = document_keys(indexes, old)
+        new_keys = document_keys(indexes, new) if new is not None else [None] * len(old_keys)
+        for index, new_key, old_key in zip(indexes, new_keys, old_keys):
             if new_key is not None:
-                batch.entries.append(IndexEntry(index.index_id, new_key, ts, write.doc_bin))
-                touched.append(TouchedKey(index.index_id, new_key, table.name, write.document_id))
-            if old_key is not None and old_key != new_key:
-                batch.entries.append(IndexEntry(index.index_id, old_key, ts, None))
-                touched.append(TouchedKey(index.index_id, old_key, table.name, write.document_id))
+                entries.append(IndexEntry(index.index_id, new_key, ts, doc_bin))
+                touched.append(TouchedKey(index.index_id, new_key, name, document_id))
+            if old_key != new_key:
+                entries.append(IndexEntry(index.index_id, old_key, ts, None))
+                touched.append(TouchedKey(index.index_id, old_key, name, document_id))
 
 
 def _add(requests: list[CommitRequest], item: object) -> None:

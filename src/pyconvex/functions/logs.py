@@ -13,8 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["FunctionLogs", "FunctionRun", "claim_trigger", "format_run", "triggered_by"]
 
@@ -42,9 +41,8 @@ def claim_trigger() -> tuple[str | None, contextvars.Token[str | None]]:
     return _trigger.get(), _trigger.set(None)
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionRun:
-    """One finished function execution.
+class FunctionRun(NamedTuple):
+    """One finished function execution (a named tuple: one is made per call).
 
     Attributes:
         id: increasing number; cursors are ids.
@@ -65,7 +63,7 @@ class FunctionRun:
     duration_ms: float
     outcome: str
     error: str | None = None
-    log_lines: tuple[str, ...] = field(default=())
+    log_lines: tuple[str, ...] = ()
     trigger: str | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -19,15 +19,16 @@ are blocking and thread-safe; the engine calls them from worker threads.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 __all__ = ["DocumentRevision", "IndexEntry", "Persistence"]
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentRevision:
+class DocumentRevision(NamedTuple):
     """One version of one document.
+
+    A named tuple (cheap to make: the committer makes one per write), in the
+    column order of the SQLite ``documents`` table.
 
     Attributes:
         doc_id: the binary document id (table number varint + 16-byte internal id).
@@ -42,9 +43,11 @@ class DocumentRevision:
     prev_ts: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """The state of one index key from ``ts`` on.
+
+    A named tuple (the committer makes one per index per write), in the column
+    order of the SQLite ``indexes`` table.
 
     Attributes:
         index_id: which index (allocated by the database layer).

@@ -125,6 +125,13 @@ def _load_sql(first: bool) -> str:
     )
 
 
+def _sorted_rows(rows: Sequence[tuple[Any, Any, Any, Any]]) -> Sequence[tuple[Any, Any, Any, Any]]:
+    try:
+        return sorted(rows)
+    except TypeError:  # a duplicate primary key reached a None column; SQLite refuses it
+        return rows
+
+
 def _insert_rows(
     connection: sqlite3.Connection, insert: str, rows: Sequence[tuple[Any, Any, Any, Any]]
 ) -> None:
@@ -250,9 +257,10 @@ class SqlitePersistence:
         """
         if not (revisions or entries or globals_):
             return
-        # Sorted, the inserts walk each B-tree in key order (fewer page visits).
-        document_rows = sorted([(r.doc_id, r.ts, r.value, r.prev_ts) for r in revisions])
-        entry_rows = sorted([(e.index_id, e.key, e.ts, e.doc_id) for e in entries])
+        # Records are tuples in column order. Sorted, the inserts walk each
+        # B-tree in key order (fewer page visits).
+        document_rows = _sorted_rows(revisions)
+        entry_rows = _sorted_rows(entries)
         max_ts = max([0, *(r.ts for r in revisions), *(e.ts for e in entries)])
         with self._write_lock:
             self._check_open()
