@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
+import pyconvex.knobs as knobs
 from pyconvex.storage.base import DocumentRevision, IndexEntry
 
 __all__ = ["SCHEMA_VERSION", "SqlitePersistence"]
@@ -198,6 +199,8 @@ class SqlitePersistence:
                 raise ValueError(f"SQLite cannot use WAL mode for {self._path!r} ({mode})")
             self._writer.execute("PRAGMA synchronous = FULL")
             self._writer.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT_BYTES}")
+            pages = knobs.SQLITE_WAL_AUTOCHECKPOINT_PAGES
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
             self._migrate()
         except BaseException:
             self._writer.close()
@@ -389,9 +392,16 @@ class SqlitePersistence:
 
         Returns:
             ``journal_mode``, ``synchronous`` (2 is FULL), ``busy_timeout``
-            (milliseconds) and ``user_version`` (the schema version).
+            (milliseconds), ``wal_autocheckpoint`` (pages) and ``user_version``
+            (the schema version).
         """
-        names = ("journal_mode", "synchronous", "busy_timeout", "user_version")
+        names = (
+            "journal_mode",
+            "synchronous",
+            "busy_timeout",
+            "wal_autocheckpoint",
+            "user_version",
+        )
         with self._write_lock:
             self._check_open()
             return {name: self._writer.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
