@@ -190,7 +190,7 @@ class Savepoint:
     bytes_written: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Transaction:
     """One snapshot transaction: reads at ``begin_ts``, buffered writes.
 
@@ -228,6 +228,8 @@ class Transaction:
     _import_tables: set[int] = field(default_factory=set)
     #: Set for pyconvex's own writes to system tables (never for app functions).
     system_writes: bool = False
+    #: The environment variables as this transaction read them (``pyconvex.env``'s cache).
+    _pyconvex_env: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.writable:
