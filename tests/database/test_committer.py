@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+import pyconvex.knobs as knobs
 from pyconvex.clock import ManualClock
 from pyconvex.database.committer import CommitConflict
 from pyconvex.database.database import Database
@@ -53,6 +55,52 @@ def test_concurrent_commits_are_grouped_into_one_storage_write() -> None:
         assert len(persistence.batches) <= 3  # the 20 queued behind the first went together
     finally:
         db.close()
+
+
+async def test_async_commits_of_one_loop_turn_share_one_group_commit() -> None:
+    persistence = RecordingPersistence()
+    db = Database(persistence)
+    try:
+        db.commit(_insert(db)).result()  # creates the table
+        # Committed from one turn of the loop (as handlers woken by one group
+        # commit do), they reach the committer together: one storage write.
+        waiters = [db.commit_async(_insert(db)) for _ in range(30)]
+        timestamps = await asyncio.gather(*waiters)
+        assert persistence.batches[1:] == [30]
+        assert timestamps == sorted(timestamps) and len(set(timestamps)) == 30
+    finally:
+        db.close()
+
+
+async def test_a_group_commit_takes_at_most_commit_batch_max_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(knobs, "COMMIT_BATCH_MAX", 8)
+    persistence = RecordingPersistence()
+    db = Database(persistence)  # its committer reads the knob when it starts
+    try:
+        db.commit(_insert(db)).result()
+        timestamps = await asyncio.gather(*(db.commit_async(_insert(db)) for _ in range(20)))
+        assert persistence.batches[1:] == [8, 8, 4]
+        assert len(set(timestamps)) == 20 and db.latest_ts == max(timestamps)
+    finally:
+        db.close()
+
+
+async def test_a_closed_database_finishes_commits_already_handed_over() -> None:
+    persistence = RecordingPersistence()
+    db = Database(persistence)
+    db.commit(_insert(db)).result()
+    persistence.gate.clear()  # the committer waits on its next write
+    blocker = db.commit(_insert(db))
+    waiters = [db.commit_async(_insert(db)) for _ in range(5)]
+    await asyncio.sleep(0)  # the loop turn ends: the requests are handed over
+    closing = threading.Thread(target=db.close)
+    closing.start()
+    persistence.gate.set()
+    closing.join(timeout=10)
+    assert blocker.result(timeout=10) > 0
+    assert len(set(await asyncio.gather(*waiters))) == 5
 
 
 def test_timestamps_follow_the_clock_and_never_go_back() -> None:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pyconvex.database.catalog import IndexInfo
-from pyconvex.database.documents import copy_value, document_key, id_key, strip_system_fields
+from pyconvex.database.documents import (
+    copy_value,
+    document_key,
+    document_keys,
+    id_key,
+    strip_system_fields,
+)
 from pyconvex.values.model import UNDEFINED
 from pyconvex.values.ordering import encode_key
 
@@ -13,6 +19,17 @@ def test_keys_use_the_index_fields_with_missing_as_undefined() -> None:
     document = {"a": "x", "_creationTime": 1.5, "_id": "id1"}
     assert document_key(index, document) == encode_key(["x", UNDEFINED, 1.5, "id1"])
     assert document_key(IndexInfo(1, "by_id", (), ("_id",)), document) == id_key("id1")
+
+
+def test_document_keys_equal_each_index_key() -> None:
+    indexes = [
+        IndexInfo(1, "by_id", (), ("_id",)),
+        IndexInfo(2, "by_creation_time", (), ("_creationTime", "_id")),
+        IndexInfo(7, "by_a_b", ("a", "b.c"), ("a", "b.c", "_creationTime", "_id")),
+        IndexInfo(8, "by_list", ("l",), ("l", "_creationTime", "_id")),
+    ]
+    document = {"a": "x", "b": {"c": -0.0}, "l": [1.0, None], "_creationTime": 1.5, "_id": "id1"}
+    assert document_keys(indexes, document) == [document_key(i, document) for i in indexes]
 
 
 def test_copy_value_is_deep_and_strip_removes_system_fields() -> None:

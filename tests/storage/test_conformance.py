@@ -377,8 +377,9 @@ def _assert_untouched(store: Persistence) -> None:
     [
         [IndexEntry(INDEX, b"n", 20, doc("new")), IndexEntry(INDEX, b"n", 20, doc("new"))],
         [IndexEntry(INDEX, b"n", 20, doc("new")), IndexEntry(INDEX, b"k", 10, None)],
+        [IndexEntry(INDEX, b"n", 20, doc("new")), IndexEntry(INDEX, b"n", 20, None)],
     ],
-    ids=["duplicate-in-batch", "duplicate-of-stored"],
+    ids=["duplicate-in-batch", "duplicate-of-stored", "duplicate-key-removed-in-batch"],
 )
 def test_a_failed_write_stores_nothing(store: Persistence, entries: list[IndexEntry]) -> None:
     store.write(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import pyconvex.knobs as knobs
 from pyconvex.storage.base import DocumentRevision, IndexEntry
 from pyconvex.storage.sqlite import SCHEMA_VERSION, SqlitePersistence
 
@@ -23,6 +24,7 @@ def test_durability_settings_are_in_effect(tmp_path: Path) -> None:
             "journal_mode": "wal",
             "synchronous": 2,  # FULL
             "busy_timeout": 5000,
+            "wal_autocheckpoint": knobs.SQLITE_WAL_AUTOCHECKPOINT_PAGES,
             "user_version": SCHEMA_VERSION,
         }
     # WAL is a property of the file, not of the connection.

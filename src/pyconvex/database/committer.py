@@ -36,7 +36,7 @@ from typing import Any
 import pyconvex.knobs as knobs
 from pyconvex.clock import Clock
 from pyconvex.database.catalog import Catalog, TableInfo
-from pyconvex.database.documents import document_key
+from pyconvex.database.documents import document_keys
 from pyconvex.database.readset import ALLOCATION_KEY, CATALOG_INDEX_ID, SCHEMA_KEY, ReadSet
 from pyconvex.database.schema import Schema
 from pyconvex.database.transaction import PendingWrite
@@ -102,11 +102,12 @@ class CommitRequest:
     created_tables: Sequence[TableInfo] = ()
     schema_change: Callable[[Catalog], tuple[Catalog, Schema | None]] | None = None
     origin: str | None = None
-    future: concurrent.futures.Future[int] = field(default_factory=concurrent.futures.Future)
-    #: For async callers: the outcome is set on ``waiter`` in ``loop`` instead of on
-    #: ``future``, with one wake-up of the loop per group commit rather than per request.
+    #: For async callers: the outcome is set on ``waiter`` in ``loop``, with one
+    #: wake-up of the loop per group commit rather than per request.
     loop: asyncio.AbstractEventLoop | None = None
     waiter: asyncio.Future[int] | None = None
+    #: For other callers: made by :meth:`Committer.submit`.
+    future: concurrent.futures.Future[int] | None = None
 
 
 @dataclass(slots=True)
@@ -169,8 +170,17 @@ class Committer:
         The future fails with :class:`CommitConflict` on an OCC conflict, or
         with the storage error if the write failed (nothing was committed).
         """
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        request.future = future
         self._queue.put(request)
-        return request.future
+        return future
+
+    def submit_many(self, requests: list[CommitRequest]) -> None:
+        """Queue requests of async callers (each with ``loop`` and ``waiter``) at once.
+
+        They reach the committer thread together, so they share a group commit.
+        """
+        self._queue.put(requests)
 
     def add_listener(self, listener: Callable[[Sequence[CommitRecord]], None]) -> None:
         """Call ``listener(records)`` on the committer thread after each durable batch.
@@ -200,36 +210,39 @@ class Committer:
     # -- the committer thread ----------------------------------------------
 
     def _run(self) -> None:
+        waiting: list[CommitRequest] = []  # taken from the queue, not yet committed
+        stopping = False
+        limit = knobs.COMMIT_BATCH_MAX
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            requests: list[CommitRequest] = []
             catch_up = False
-            stop = False
-            item = first
-            while True:
-                if item is _CATCH_UP:
+            if not waiting:
+                if stopping:
+                    return
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                if first is _CATCH_UP:
                     catch_up = True
-                elif item is _STOP:
-                    stop = True
-                    break
                 else:
-                    requests.append(item)  # type: ignore[arg-type]
-                if len(requests) >= knobs.COMMIT_BATCH_MAX:
-                    break
+                    _add(waiting, first)
+            while not stopping and len(waiting) < limit:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is _STOP:
+                    stopping = True
+                elif item is _CATCH_UP:
+                    catch_up = True
+                else:
+                    _add(waiting, item)
             if catch_up:
                 self._catch_up_queued = False
-            if requests:
-                self._commit_batch(requests)  # catches up on the way, when shared
+            if waiting:
+                self._commit_batch(waiting[:limit])  # catches up on the way, when shared
+                del waiting[:limit]
             elif catch_up:
                 self._catch_up()
-            if stop:
-                return
 
     def _commit_batch(self, requests: list[CommitRequest]) -> None:
         if self._shared is not None:
@@ -404,19 +417,35 @@ class Committer:
         if write.old is None and write.new is None:
             return  # inserted and deleted by the same transaction
         table = catalog.table(write.table.name) or write.table
+        new, old, doc_bin = write.new, write.old, write.doc_bin
         value = None
-        if write.new is not None:
-            value = write.encoded if write.encoded is not None else dumps_bytes(write.new)
-        batch.revisions.append(DocumentRevision(write.doc_bin, ts, value, write.old_ts))
-        for index in table.indexes.values():
-            new_key = document_key(index, write.new) if write.new is not None else None
-            old_key = document_key(index, write.old) if write.old is not None else None
+        if new is not None:
+            value = write.encoded if write.encoded is not None else dumps_bytes(new)
+        batch.revisions.append(DocumentRevision(doc_bin, ts, value, write.old_ts))
+        indexes = table.indexes.values()
+        entries, name, document_id = batch.entries, table.name, write.document_id
+        if old is None:  # an insert: only new keys
+            assert new is not None
+            for index, key in zip(indexes, document_keys(indexes, new)):
+                entries.append(IndexEntry(index.index_id, key, ts, doc_bin))
+                touched.append(TouchedKey(index.index_id, key, name, document_id))
+            return
+        old_keys = document_keys(indexes, old)
+        new_keys = document_keys(indexes, new) if new is not None else [None] * len(old_keys)
+        for index, new_key, old_key in zip(indexes, new_keys, old_keys):
             if new_key is not None:
-                batch.entries.append(IndexEntry(index.index_id, new_key, ts, write.doc_bin))
-                touched.append(TouchedKey(index.index_id, new_key, table.name, write.document_id))
-            if old_key is not None and old_key != new_key:
-                batch.entries.append(IndexEntry(index.index_id, old_key, ts, None))
-                touched.append(TouchedKey(index.index_id, old_key, table.name, write.document_id))
+                entries.append(IndexEntry(index.index_id, new_key, ts, doc_bin))
+                touched.append(TouchedKey(index.index_id, new_key, name, document_id))
+            if old_key != new_key:
+                entries.append(IndexEntry(index.index_id, old_key, ts, None))
+                touched.append(TouchedKey(index.index_id, old_key, name, document_id))
+
+
+def _add(requests: list[CommitRequest], item: object) -> None:
+    if type(item) is list:
+        requests.extend(item)
+    else:
+        requests.append(item)  # type: ignore[arg-type]
 
 
 _ALLOCATION_READ = ReadSet()
@@ -428,6 +457,8 @@ def _deliver(outcomes: list[tuple[CommitRequest, int | BaseException]]) -> None:
     for request, outcome in outcomes:
         if request.loop is not None and request.waiter is not None:
             by_loop.setdefault(request.loop, []).append((request.waiter, outcome))
+        elif request.future is None:
+            pass  # nobody asked for the outcome
         elif isinstance(outcome, BaseException):
             request.future.set_exception(outcome)
         else:

@@ -78,6 +78,8 @@ class Database:
             persistence, self.clock, state, on_catalog=self.allocator.observe
         )
         self._schema_lock = threading.Lock()
+        #: Per event loop: commit requests made in its current turn (see commit_async).
+        self._pending: dict[asyncio.AbstractEventLoop, list[CommitRequest]] = {}
 
     @property
     def state(self) -> DatabaseState:
@@ -149,8 +151,19 @@ class Database:
             transaction.finalize_reads()
             waiter.set_result(transaction.begin_ts)
             return waiter
-        self.committer.submit(self._request(transaction, origin, loop, waiter))
+        request = self._request(transaction, origin, loop, waiter)
+        # Requests made in one turn of the loop go to the committer together
+        # at the next turn: handlers woken by one group commit then share the
+        # next one, instead of the first of them taking a group commit alone.
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._submit_pending, loop)
+        pending.append(request)
         return waiter
+
+    def _submit_pending(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.committer.submit_many(self._pending.pop(loop))
 
     def _request(
         self,

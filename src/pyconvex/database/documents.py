@@ -8,6 +8,7 @@ document's ``_id`` so that keys are unique.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pyconvex.database.catalog import IndexInfo
@@ -19,11 +20,14 @@ __all__ = [
     "SYSTEM_FIELDS",
     "copy_value",
     "document_key",
+    "document_keys",
     "id_key",
     "strip_system_fields",
 ]
 
 SYSTEM_FIELDS = frozenset({"_id", "_creationTime"})
+# How every index key but ``by_id`` ends (see catalog.py).
+_TIE_BREAKS = ("_creationTime", "_id")
 
 
 def document_key(index: IndexInfo, document: dict[str, Value]) -> bytes:
@@ -34,6 +38,32 @@ def document_key(index: IndexInfo, document: dict[str, Value]) -> bytes:
     if len(fields) == 2 and fields[0] == "_creationTime":
         return encode_key((document["_creationTime"], document["_id"]))
     return encode_key([get_field(document, path) for path in fields])
+
+
+def document_keys(indexes: Iterable[IndexInfo], document: dict[str, Value]) -> list[bytes]:
+    """``document_key(index, document)`` for each of ``indexes``, in order.
+
+    Every key ends with the encoded ``_id``; it is encoded once for all of them.
+    """
+    document_id = encode_value(document["_id"])
+    creation_time: bytes | None = None
+    keys = []
+    for index in indexes:
+        fields = index.key_fields
+        if len(fields) == 1:
+            keys.append(document_id)
+            continue
+        if fields[-2:] != _TIE_BREAKS:  # pragma: no cover - every index ends so (catalog.py)
+            keys.append(document_key(index, document))
+            continue
+        if creation_time is None:
+            creation_time = encode_value(document["_creationTime"])
+        if len(fields) == 2:
+            keys.append(creation_time + document_id)
+        else:
+            values = [get_field(document, path) for path in fields[:-2]]
+            keys.append(encode_key(values) + creation_time + document_id)
+    return keys
 
 
 def id_key(document_id: str) -> bytes:

@@ -13,7 +13,6 @@ A transaction belongs to one execution and is not thread-safe.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pyconvex.database.documents import (
 )
 from pyconvex.database.readset import CATALOG_INDEX_ID, SCHEMA_KEY, ReadSet
 from pyconvex.database.schema import Schema
+from pyconvex.entropy import token_bytes
 from pyconvex.errors import DocumentError, SchemaValidationError, TransactionLimitError
 from pyconvex.storage.base import Persistence
 from pyconvex.values.ids import decode_id, encode_id, id_binary
@@ -55,9 +55,9 @@ __all__ = [
     "TransactionLimits",
 ]
 
-# Captured at import: the determinism guard replaces os.urandom inside
-# queries and mutations, but document ids must stay truly random.
-_urandom = os.urandom
+# Not os.urandom: the determinism guard replaces it inside queries and
+# mutations, but document ids must stay truly random.
+_urandom = token_bytes
 
 _OVER_LIMIT_HELP = (
     "Consider using smaller limits in your queries, paginating your queries, or using "
@@ -190,7 +190,7 @@ class Savepoint:
     bytes_written: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Transaction:
     """One snapshot transaction: reads at ``begin_ts``, buffered writes.
 
@@ -228,6 +228,8 @@ class Transaction:
     _import_tables: set[int] = field(default_factory=set)
     #: Set for pyconvex's own writes to system tables (never for app functions).
     system_writes: bool = False
+    #: The environment variables as this transaction read them (``pyconvex.env``'s cache).
+    _pyconvex_env: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.writable:

@@ -14,15 +14,18 @@ import json
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pyconvex.database.readset import ReadSet
 
 __all__ = ["CommitRecord", "Conflict", "TouchedKey", "WriteLog", "decode_commit", "encode_commit"]
 
 
-@dataclass(frozen=True, slots=True)
-class TouchedKey:
-    """One index key a commit wrote, and the document it belongs to."""
+class TouchedKey(NamedTuple):
+    """One index key a commit wrote, and the document it belongs to.
+
+    A named tuple: the committer makes one per index per write.
+    """
 
     index_id: int
     key: bytes

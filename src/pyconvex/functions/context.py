@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from pyconvex.database.query import QueryInitializer, deliver
+from pyconvex.database.query import Immediate, QueryInitializer, deliver
 from pyconvex.database.transaction import Transaction
 from pyconvex.errors import DocumentError, InvalidIdError
 from pyconvex.values.ids import decode_id
@@ -142,8 +142,13 @@ class DatabaseReader:
                 f"Invalid argument `id` for `db.get`: {document_id!r} is not a document ID"
             )
         self._check_table(table, document_id)
-        result = self._timed(lambda: self._transaction.get(document_id, system=self._is_system))
-        return deliver(result, self._sync)
+        budget = self._budget
+        budget.enter_database()
+        try:
+            result = self._transaction.get(document_id, system=self._is_system)
+        finally:
+            budget.leave_database()
+        return result if self._sync else Immediate(result)
 
     def query(self, table: str) -> QueryInitializer:
         """Start a query on ``table``."""
@@ -198,8 +203,13 @@ class DatabaseWriter(DatabaseReader):
 
     def insert(self, table: str, value: dict[str, Any]) -> Any:
         """Insert a document and return its ``_id``."""
-        result = self._timed(lambda: self._transaction.insert(table, value))
-        return deliver(result, self._sync)
+        budget = self._budget
+        budget.enter_database()
+        try:
+            result = self._transaction.insert(table, value)
+        finally:
+            budget.leave_database()
+        return result if self._sync else Immediate(result)
 
     def patch(self, *args: Any) -> Any:
         """``patch(id, fields)`` or ``patch(table, id, fields)``: merge fields into a document."""

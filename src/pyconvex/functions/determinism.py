@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pyconvex.entropy  # noqa: F401  # captures the real os.urandom before install()
 from pyconvex.errors import NondeterminismError
 
 __all__ = [

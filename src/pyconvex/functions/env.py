@@ -62,10 +62,10 @@ class Environment(Mapping[str, str]):
     def _variables(self) -> dict[str, str]:
         transaction = _transaction.get()
         if transaction is not None:
-            cached: dict[str, str] | None = getattr(transaction, "_pyconvex_env", None)
+            cached = transaction._pyconvex_env
             if cached is None:
                 cached = read_environment(transaction)
-                transaction._pyconvex_env = cached  # type: ignore[attr-defined]
+                transaction._pyconvex_env = cached
             return cached
         database = _database.get() or (_default[0] if _default else None)
         if database is None:

@@ -23,6 +23,7 @@ import random
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any, Protocol, TypeVar
 
 import pyconvex.knobs as knobs
@@ -32,6 +33,7 @@ from pyconvex.database.query import QueryInitializer
 from pyconvex.database.readset import ReadSet
 from pyconvex.database.transaction import Transaction
 from pyconvex.database.write_log import Conflict
+from pyconvex.entropy import token_bytes
 from pyconvex.errors import (
     ArgumentValidationError,
     ExecutionTimeoutError,
@@ -218,16 +220,17 @@ class Executor:
         self.watchdog.close()
         self.inline_monitor.close()
 
-    async def _inline(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    async def _inline(self, execution: Coroutine[Any, Any, T]) -> T:
         """Run an execution on the calling loop; raises Preempted if it hogs the loop."""
-        token = self.inline_monitor.enter(sys._getframe())
+        monitor = self.inline_monitor
+        token = monitor.enter(sys._getframe())
         try:
             try:
-                return await factory()
+                return await execution
             finally:
-                self.inline_monitor.exit(token)
+                monitor.exit(token)
         except Preempted:
-            self.inline_monitor.exit(token)  # in case the interrupt landed in the finally
+            monitor.exit(token)  # in case the interrupt landed in the finally
             raise
 
     # -- top-level calls ------------------------------------------------------
@@ -289,9 +292,7 @@ class Executor:
         if definition.is_async:
             try:
                 return await self._inline(
-                    lambda: self._query_in_worker(
-                        definition, args, who, ts, journal=journal, watched=False
-                    )
+                    self._query_in_worker(definition, args, who, ts, journal=journal, watched=False)
                 )
             except Preempted:
                 pass  # it holds the loop too long: run it where it can block only itself
@@ -401,7 +402,7 @@ class Executor:
         if definition.is_async:
             try:
                 return await self._inline(
-                    lambda: self._mutation_in_worker(
+                    self._mutation_in_worker(
                         definition, args, identity, request, hooks, watched=False
                     )
                 )
@@ -629,7 +630,7 @@ class _Execution:
     async def run_top(self, definition: FunctionDefinition, args: Any) -> Any:
         limit = self.executor.user_timeout_seconds
         self.budget = _Budget(self.executor.watchdog if self.watched else None, limit)
-        seed = int.from_bytes(determinism._real_urandom(16), "big")
+        seed = int.from_bytes(token_bytes(16), "big")
         token = determinism.enter(self.transaction.begin_wall_ns, seed)
         logging_token = console.capture()
         env_token = environment.use_transaction(self.transaction)
@@ -659,7 +660,9 @@ class _Execution:
         try:
             checked = _validated_args(definition, args, self.transaction)
             ctx = self._ctx(definition)
-            result = await _invoke(definition, ctx, checked)
+            result = _call(definition, ctx, checked)
+            if type(result) is CoroutineType or inspect.isawaitable(result):
+                result = await result
             return _validated_return(definition, result, self.transaction)
         except BaseException:
             if savepoint is not None:
@@ -761,6 +764,8 @@ def _attach_lines(error: BaseException, lines: list[str]) -> None:
 class _RunRecord:
     """Records one top-level run in the function logs, however it ends."""
 
+    __slots__ = ("_logs", "_definition", "lines", "_start", "_wall", "_trigger", "_trigger_token")
+
     def __init__(self, logs: FunctionLogs, definition: FunctionDefinition) -> None:
         self._logs = logs
         self._definition = definition
@@ -774,16 +779,20 @@ class _RunRecord:
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
         self._trigger_token.var.reset(self._trigger_token)
-        lines = self.lines if error is None else console.log_lines_of(error)
-        self._logs.record(
-            path=self._definition.path or "?",
-            kind=self._definition.kind.value,
-            started_at_ms=self._wall,
-            duration_ms=(_monotonic() - self._start) * 1000,
-            outcome="success" if error is None else "failure",
-            error=None if error is None else _error_text(error),
-            log_lines=tuple(lines),
-            trigger=self._trigger,
+        definition = self._definition
+        if error is None:
+            lines, outcome, text = self.lines, "success", None
+        else:
+            lines, outcome, text = console.log_lines_of(error), "failure", _error_text(error)
+        self._logs.record_run(
+            definition.path or "?",
+            definition.kind.value,
+            self._wall,
+            (_monotonic() - self._start) * 1000,
+            outcome,
+            text,
+            tuple(lines),
+            self._trigger,
         )
 
 
@@ -807,7 +816,7 @@ def _call(definition: FunctionDefinition, ctx: Any, args: dict[str, Any]) -> Any
 
 async def _invoke(definition: FunctionDefinition, ctx: Any, args: dict[str, Any]) -> Any:
     result = _call(definition, ctx, args)
-    if inspect.isawaitable(result):
+    if type(result) is CoroutineType or inspect.isawaitable(result):
         result = await result
     return result
 

@@ -13,8 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["FunctionLogs", "FunctionRun", "claim_trigger", "format_run", "triggered_by"]
 
@@ -42,9 +41,8 @@ def claim_trigger() -> tuple[str | None, contextvars.Token[str | None]]:
     return _trigger.get(), _trigger.set(None)
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionRun:
-    """One finished function execution.
+class FunctionRun(NamedTuple):
+    """One finished function execution (a named tuple: one is made per call).
 
     Attributes:
         id: increasing number; cursors are ids.
@@ -65,7 +63,7 @@ class FunctionRun:
     duration_ms: float
     outcome: str
     error: str | None = None
-    log_lines: tuple[str, ...] = field(default=())
+    log_lines: tuple[str, ...] = ()
     trigger: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -126,12 +124,40 @@ class FunctionLogs:
 
     def record(self, **fields: Any) -> FunctionRun:
         """Record a run (``FunctionRun`` fields but ``id``) and tell listeners and waiters."""
+        return self.record_run(**fields)
+
+    def record_run(
+        self,
+        path: str,
+        kind: str,
+        started_at_ms: float,
+        duration_ms: float,
+        outcome: str,
+        error: str | None = None,
+        log_lines: tuple[str, ...] = (),
+        trigger: str | None = None,
+    ) -> FunctionRun:
+        """Like :meth:`record`, with the fields in ``FunctionRun`` order (every call makes one)."""
+        listeners: list[Callable[[FunctionRun], None]] = []
+        waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         with self._lock:
-            run = FunctionRun(id=self._next_id, **fields)
+            run = FunctionRun(
+                self._next_id,
+                path,
+                kind,
+                started_at_ms,
+                duration_ms,
+                outcome,
+                error,
+                log_lines,
+                trigger,
+            )
             self._next_id += 1
             self._runs.append(run)
-            waiters, self._waiters = self._waiters, []
-            listeners = list(self._listeners)
+            if self._waiters:
+                waiters, self._waiters = self._waiters, []
+            if self._listeners:
+                listeners = list(self._listeners)
         for listener in listeners:
             listener(run)
         for loop, event in waiters:

@@ -37,8 +37,24 @@ def canonical_path(path: str) -> str:
     Raises:
         ValueError: the path is empty or has more than one ``:``.
     """
+    if type(path) is str:
+        cached = _canonical.get(path)
+        if cached is not None:
+            return cached
     if not isinstance(path, str) or not path.strip():
         raise ValueError(f"Invalid function path: {path!r}")
+    canonical = _canonicalize(path)
+    if len(_canonical) < _CANONICAL_CACHE_SIZE:
+        _canonical[path] = canonical
+    return canonical
+
+
+# Every call resolves its function's path; an app has few distinct spellings.
+_canonical: dict[str, str] = {}
+_CANONICAL_CACHE_SIZE = 4096
+
+
+def _canonicalize(path: str) -> str:
     module, sep, name = path.partition(":")
     if ":" in name:
         raise ValueError(f"Invalid function path: {path!r}")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = [
     "CommitBatch",
@@ -37,9 +37,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentRevision:
+class DocumentRevision(NamedTuple):
     """One version of one document.
+
+    A named tuple (cheap to make: the committer makes one per write), in the
+    column order of the SQLite ``documents`` table.
 
     Attributes:
         doc_id: the binary document id (table number varint + 16-byte internal id).
@@ -54,9 +56,11 @@ class DocumentRevision:
     prev_ts: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """The state of one index key from ``ts`` on.
+
+    A named tuple (the committer makes one per index per write), in the column
+    order of the SQLite ``indexes`` table.
 
     Attributes:
         index_id: which index (allocated by the database layer).

@@ -16,6 +16,7 @@ writer nor each other.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
+import pyconvex.knobs as knobs
 from pyconvex.storage.base import DocumentRevision, IndexEntry
 
 __all__ = ["SCHEMA_VERSION", "SqlitePersistence"]
@@ -76,8 +78,14 @@ _BATCH_TARGET_BYTES = 8 << 20
 # Bounds the WAL file left behind after a checkpoint.
 _JOURNAL_SIZE_LIMIT_BYTES = 64 << 20
 
-_INSERT_DOCUMENT = "INSERT INTO documents (doc_id, ts, value, prev_ts) VALUES (?, ?, ?, ?)"
-_INSERT_ENTRY = "INSERT INTO indexes (index_id, key, ts, doc_id) VALUES (?, ?, ?, ?)"
+_INSERT_DOCUMENTS = "INSERT INTO documents (doc_id, ts, value, prev_ts) VALUES "
+_INSERT_ENTRIES = "INSERT INTO indexes (index_id, key, ts, doc_id) VALUES "
+# Rows per multi-row INSERT (4 parameters each, within SQLite's oldest default
+# limit of 999 parameters). One statement per chunk rather than one per row:
+# each statement releases and retakes the GIL, and a writer thread that must
+# win the GIL back from a busy event loop hundreds of times per group commit
+# stalls it (and the loop) far longer than the inserts take.
+_ROWS_PER_INSERT = 128
 _UPSERT_GLOBAL = (
     "INSERT INTO globals (key, value) VALUES (?, ?) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -116,6 +124,26 @@ def _load_sql(first: bool) -> str:
         f"SELECT doc_id, ts, value, prev_ts FROM documents WHERE {lower} AND ts <= ? "
         "ORDER BY ts, doc_id LIMIT ?"
     )
+
+
+def _sorted_rows(rows: Sequence[tuple[Any, Any, Any, Any]]) -> Sequence[tuple[Any, Any, Any, Any]]:
+    try:
+        return sorted(rows)
+    except TypeError:  # a duplicate primary key reached a None column; SQLite refuses it
+        return rows
+
+
+def _insert_rows(
+    connection: sqlite3.Connection, insert: str, rows: Sequence[tuple[Any, Any, Any, Any]]
+) -> None:
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        connection.execute(_values_sql(insert, len(chunk)), [v for row in chunk for v in row])
+
+
+@functools.lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _values_sql(insert: str, count: int) -> str:
+    return insert + ", ".join(["(?, ?, ?, ?)"] * count)
 
 
 def _next_batch(batch: int, rows: int, payload_bytes: int) -> int:
@@ -171,6 +199,8 @@ class SqlitePersistence:
                 raise ValueError(f"SQLite cannot use WAL mode for {self._path!r} ({mode})")
             self._writer.execute("PRAGMA synchronous = FULL")
             self._writer.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT_BYTES}")
+            pages = knobs.SQLITE_WAL_AUTOCHECKPOINT_PAGES
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
             self._migrate()
         except BaseException:
             self._writer.close()
@@ -187,6 +217,8 @@ class SqlitePersistence:
             timeout=_BUSY_TIMEOUT_SECONDS,
             isolation_level=None,
             check_same_thread=False,
+            # Room for every multi-row INSERT size next to the read statements.
+            cached_statements=4 * _ROWS_PER_INSERT,
         )
 
     def _migrate(self) -> None:
@@ -228,16 +260,18 @@ class SqlitePersistence:
         """
         if not (revisions or entries or globals_):
             return
-        document_rows = [(r.doc_id, r.ts, r.value, r.prev_ts) for r in revisions]
-        entry_rows = [(e.index_id, e.key, e.ts, e.doc_id) for e in entries]
+        # Records are tuples in column order. Sorted, the inserts walk each
+        # B-tree in key order (fewer page visits).
+        document_rows = _sorted_rows(revisions)
+        entry_rows = _sorted_rows(entries)
         max_ts = max([0, *(r.ts for r in revisions), *(e.ts for e in entries)])
         with self._write_lock:
             self._check_open()
             writer = self._writer
             writer.execute("BEGIN IMMEDIATE")
             try:
-                writer.executemany(_INSERT_DOCUMENT, document_rows)
-                writer.executemany(_INSERT_ENTRY, entry_rows)
+                _insert_rows(writer, _INSERT_DOCUMENTS, document_rows)
+                _insert_rows(writer, _INSERT_ENTRIES, entry_rows)
                 writer.executemany(_UPSERT_GLOBAL, globals_)
                 writer.execute(_RAISE_MAX_TS, (max_ts,))
                 writer.execute("COMMIT")
@@ -358,9 +392,16 @@ class SqlitePersistence:
 
         Returns:
             ``journal_mode``, ``synchronous`` (2 is FULL), ``busy_timeout``
-            (milliseconds) and ``user_version`` (the schema version).
+            (milliseconds), ``wal_autocheckpoint`` (pages) and ``user_version``
+            (the schema version).
         """
-        names = ("journal_mode", "synchronous", "busy_timeout", "user_version")
+        names = (
+            "journal_mode",
+            "synchronous",
+            "busy_timeout",
+            "wal_autocheckpoint",
+            "user_version",
+        )
         with self._write_lock:
             self._check_open()
             return {name: self._writer.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
