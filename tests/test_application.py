@@ -129,6 +129,8 @@ def test_crons_are_reconciled_at_open_and_on_reload(tmp_path: Path) -> None:
         assert asyncio.run(backend.executor.run_query("tasks:crons")).value == ["hourly"]
     finally:
         backend.close()
+
+
 def _things_app(folder: Path) -> Path:
     app = folder / "convex"
     app.mkdir(parents=True)

@@ -278,6 +278,8 @@ def test_dev_serves_metrics_on_their_own_port(tmp_path: Path) -> None:
         assert "pyconvex_commits_total 1.0" in scraped
         # The deployment's own /metrics still wants the admin key.
         assert httpx.get(f"{dev.url}/metrics").status_code == 401
+
+
 @pytest.mark.postgres
 def test_dev_and_run_keep_the_data_in_postgres(
     tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
