@@ -27,6 +27,7 @@ __all__ = [
     "CATCH_UP_TIMEOUT_SECONDS",
     "COMMIT_BATCH_MAX",
     "DOCUMENT_MAX_NESTING",
+    "FILE_SWEEP_GRACE_SECONDS",
     "FILE_UPLOAD_MAX_BYTES",
     "FUNCTION_ARGS_MAX_BYTES",
     "FUNCTION_MAX_NESTING",
@@ -51,6 +52,7 @@ __all__ = [
     "SCHEDULED_JOB_ARGS_MAX_BYTES",
     "SCHEDULED_JOB_CONCURRENCY",
     "SCHEDULED_JOB_RETENTION_SECONDS",
+    "SCHEDULER_LEASE_SECONDS",
     "SQLITE_WAL_AUTOCHECKPOINT_PAGES",
     "TRANSACTION_MAX_READ_BYTES",
     "TRANSACTION_MAX_READ_INTERVALS",
@@ -137,6 +139,11 @@ INLINE_PREEMPT_SECONDS = _float("INLINE_PREEMPT_SECONDS", 0.01)
 FILE_UPLOAD_MAX_BYTES = _int("FILE_UPLOAD_MAX_BYTES", 10 << 30)
 #: Part size of multipart uploads to S3 (at least 5 MiB); an upload buffers about one part.
 S3_PART_BYTES = _int("S3_PART_BYTES", 8 << 20)
+#: The startup sweep deletes stored bytes without a ``_storage`` row only once they
+#: are this old, and aborts only multipart uploads begun this long ago: younger
+#: ones may be another node's upload in progress (a shared S3 store). It must
+#: exceed the longest upload.
+FILE_SWEEP_GRACE_SECONDS = _float("FILE_SWEEP_GRACE_SECONDS", 24 * 3600.0)
 #: Largest token (JWT) accepted in an ``Authorization`` header or ``Authenticate`` message.
 AUTH_TOKEN_MAX_BYTES = _int("AUTH_TOKEN_MAX_BYTES", 16 << 10)
 #: Clock skew allowed when checking a token's ``exp``, ``nbf`` and ``iat`` (Convex: 5 s).
@@ -173,6 +180,10 @@ SCHEDULED_JOB_ARGS_MAX_BYTES = _int("SCHEDULED_JOB_ARGS_MAX_BYTES", 1 << 20)
 SCHEDULED_JOB_CONCURRENCY = _int("SCHEDULED_JOB_CONCURRENCY", 8)
 #: How long finished, failed and canceled jobs stay in ``_scheduled_functions``.
 SCHEDULED_JOB_RETENTION_SECONDS = _float("SCHEDULED_JOB_RETENTION_SECONDS", 7 * 24 * 3600.0)
+#: How long a node's claim on a scheduled job or cron run holds without renewal
+#: (several nodes): a node that died is taken over (a mutation re-run, an action
+#: failed) this long after its last renewal. Must exceed the clock skew between nodes.
+SCHEDULER_LEASE_SECONDS = _float("SCHEDULER_LEASE_SECONDS", 30.0)
 #: Documents the dashboard counts in a table before it shows "N+" (counting scans).
 ADMIN_COUNT_LIMIT = _int("ADMIN_COUNT_LIMIT", 100_000)
 

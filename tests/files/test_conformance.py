@@ -2,7 +2,9 @@
 
 Each test runs against the local directory store and against the S3 store on a
 real S3 API server (moto, on loopback). A store is "reopened" by constructing
-it again over the same place, as a restart does; ``raw()`` lists everything the
+it again over the same place and recovering it, as a restart does (a process
+sharing the store with others only "opens" it and recovers what is older than
+a grace period); ``raw()`` lists everything the
 backend physically holds (files and temporary files on disk; objects and
 unfinished multipart uploads in the bucket), so a crash test can see leftovers
 the store's own API would hide.
@@ -11,7 +13,9 @@ the store's own API would hide.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
+import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,8 +38,14 @@ class Backend:
     """How to open one kind of store, and how to see what it physically holds."""
 
     name: str
-    reopen: Callable[[], FileStore]
+    open: Callable[[], FileStore]
     raw: Callable[[], list[str]]
+
+    def reopen(self) -> FileStore:
+        """The store as a restart of its only process sees it: every unfinished upload dropped."""
+        store = self.open()
+        store.recover(math.inf)
+        return store
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -262,3 +272,25 @@ def test_files_stream_through_in_bounded_memory(backend: Backend) -> None:
     # in, a few chunks on the way out: never the file.
     assert peak_in < 3 * PART, peak_in
     assert peak_out < 4 * MiB, peak_out
+
+
+def test_recovery_spares_uploads_begun_after_its_time(backend: Backend) -> None:
+    store = backend.reopen()
+    pending = store.begin("in-progress")
+    for chunk in payload(PART + MiB):  # on S3 a first part is already sent
+        pending.write(chunk)
+    # Another process sharing the store starts: it drops only what is an hour old.
+    backend.open().recover(time.time() - 3600)
+    for chunk in payload(MiB, seed=2):
+        pending.write(chunk)
+    size, _ = pending.finish()
+    store.place(pending)
+    assert size == PART + 2 * MiB
+    assert len(read(store, "in-progress")) == size
+
+
+def test_keys_can_be_limited_to_files_placed_before_a_time(backend: Backend) -> None:
+    store = backend.reopen()
+    put(store, "recent", [b"just now"])
+    assert list(store.keys(placed_before=time.time() - 3600)) == []
+    assert list(store.keys(placed_before=time.time() + 3600)) == ["recent"]

@@ -6,6 +6,7 @@ import base64
 import gc
 import hashlib
 import threading
+import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -225,3 +226,31 @@ def test_two_uploads_racing_on_one_token_store_one_file(tmp_path: Path) -> None:
     assert list(service.store.keys()) == [stored]  # the loser's bytes were dropped
     service.close()
     database.close()
+
+
+def test_the_startup_sweep_spares_what_is_younger_than_its_grace(tmp_path: Path) -> None:
+    database = Database(MemoryPersistence())
+    store = LocalFileStore(tmp_path / "files")
+    first = FileService(database, store, b"k" * 32, "http://h:1/")
+    assert first.sweep_grace_seconds == 0  # one node: whatever has no row is a crash's
+    graced = FileService(database, store, b"k" * 32, "http://h:1/", sweep_grace_seconds=3600)
+    try:
+        orphan = first.begin()  # placed, row not committed (yet, or ever)
+        orphan.write(b"orphan")
+        orphan.finish()
+        store.place(orphan)
+        unfinished = first.begin()
+        unfinished.write(b"still arriving")
+        kept = first.store_file([b"kept"], "text/plain")
+        now = time.time()
+        assert graced.start(now=now) == 0  # both could be another node's uploads in progress
+        assert sorted(store.keys()) == sorted([orphan.key, kept])
+        unfinished.write(b"...")
+        unfinished.finish()  # its temporary file survived
+        assert graced.start(now=now + 7200) == 1  # two hours on: a crash's leftovers
+        assert list(store.keys()) == [kept]
+        assert not any((tmp_path / "files" / ".tmp").iterdir())
+    finally:
+        first.close()
+        graced.close()
+        database.close()

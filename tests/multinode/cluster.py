@@ -1,13 +1,15 @@
 """Real ``pyconvex`` server processes on one PostgreSQL database, and a load balancer.
 
-:class:`Node` serves ``tests/server/api_app.py`` from PostgreSQL in a process of
-its own. :class:`Balancer` is a TCP proxy that sends each new connection to
-the first node that accepts it, so clients reconnecting after a node died land
-on a survivor, as behind a real load balancer.
+:class:`Node` serves ``tests/server/api_app.py`` (and, if asked, more test modules)
+from PostgreSQL in a process of its own, with a local or an S3 file store.
+:class:`Balancer` is a TCP proxy that sends each new connection to the first
+node that accepts it, so clients reconnecting after a node died land on a
+survivor, as behind a real load balancer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,15 +26,23 @@ ROOT = Path(__file__).parents[2]
 NODE_CLIENTS = ROOT / "tests" / "clients" / "node"
 
 _SERVER = """
-import sys, uvicorn
+import importlib, json, sys, uvicorn
 from pyconvex.application import Backend
+from pyconvex.files.location import open_file_store
 from pyconvex.functions.registry import Registry
 from pyconvex.server.app import create_app
 from pyconvex.storage.postgres import PostgresPersistence
-from tests.server import api_app
 
-backend = Backend(PostgresPersistence(sys.argv[2]), Registry.from_modules({"api": api_app}))
-uvicorn.run(create_app(backend), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+port, database_url, files = int(sys.argv[1]), sys.argv[2], sys.argv[4]
+modules = json.loads(sys.argv[3])
+registry = Registry.from_modules({name: importlib.import_module(m) for name, m in modules.items()})
+backend = Backend(
+    PostgresPersistence(database_url),
+    registry,
+    file_store=open_file_store(files) if files else None,
+    url=f"http://127.0.0.1:{port}",
+)
+uvicorn.run(create_app(backend), host="127.0.0.1", port=port, log_level="warning")
 """
 
 
@@ -44,13 +54,30 @@ def free_port() -> int:
 
 
 class Node:
-    """One server process serving the deployment in ``database_url``."""
+    """One server process serving the deployment in ``database_url``.
 
-    def __init__(self, database_url: str) -> None:
+    Args:
+        database_url: the deployment's PostgreSQL database.
+        modules: more app modules, ``{"name": "dotted.module"}``, beside ``api``.
+        files: where files are stored (``s3://bucket/prefix``; default a local temporary folder).
+        env: more environment variables for the process (``PYCONVEX_*`` knobs, S3 settings).
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        modules: dict[str, str] | None = None,
+        files: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        app = {"api": "tests.server.api_app", **(modules or {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SERVER, str(self.port), database_url], cwd=ROOT
+            [sys.executable, "-c", _SERVER, str(self.port), database_url, json.dumps(app), files],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 30
         while True:

@@ -46,6 +46,8 @@ SYSTEM_TABLES: Mapping[str, int] = {
     "_session_requests": 4,
     "_upload_tokens": 5,
     "_cron_jobs": 6,
+    # Which node runs a scheduled job or cron run, until when (pyconvex.functions.leases).
+    "_job_leases": 7,
     # Built-in sign-in (pyconvex.signin); numbered apart from the others to leave room.
     "_auth_accounts": 20,
     "_auth_sessions": 21,
@@ -71,6 +73,7 @@ SYSTEM_INDEXES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "by_completed_time": ("completedTime",),
     },
     "_cron_jobs": {"by_name": ("name",)},
+    "_job_leases": {"by_target": ("target",)},
 }
 
 

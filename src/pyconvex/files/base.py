@@ -12,10 +12,13 @@ promises, checked by one conformance suite (``tests/files/test_conformance.py``)
   under it. The caller commits the database row that makes a file visible only
   after ``place``, so a crash leaves at worst bytes without a row, never a row
   without bytes.
-* **Crashes leave nothing unaccounted for.** Reopening a store (constructing it
-  again, as a restart does) drops every upload that was not finished. A finished
-  but unplaced upload either disappears too or shows up in :meth:`FileStore.keys`,
-  so the caller's sweep (keys without a row are deleted) frees it.
+* **Crashes leave nothing unaccounted for.** :meth:`FileStore.recover` drops
+  the unfinished uploads idle since before a time (a restart passes a time in the
+  future: every one; a node sharing the store with others passes one a grace
+  period ago, so their uploads in progress are spared). A finished but unplaced
+  upload either disappears too or shows up in :meth:`FileStore.keys`, so the
+  caller's sweep (keys without a row, placed before the same time, are deleted)
+  frees it.
 * **Aborting frees everything**: :meth:`PendingFile.abort` at any point before
   ``place`` leaves no bytes behind.
 * **A store belongs to one deployment**: :meth:`FileStore.claim` marks it, so
@@ -113,6 +116,14 @@ class FileStore(Protocol):
         """Durably give finished bytes their key (returns once they survive a crash)."""
         ...
 
+    def recover(self, before: float) -> None:
+        """Drop unfinished uploads last written to before ``before`` (seconds since the epoch).
+
+        Uploads written to since are left alone: they may be in progress in
+        another process sharing the store.
+        """
+        ...
+
     def open(self, key: str, start: int = 0, stop: int | None = None) -> FileReader:
         """Read bytes ``[start, stop)`` of a placed file (``stop`` None: to the end).
 
@@ -125,8 +136,13 @@ class FileStore(Protocol):
         """Remove a placed file (no error if it is already gone)."""
         ...
 
-    def keys(self) -> Iterator[str]:
-        """Every key holding bytes (for sweeping orphans)."""
+    def keys(self, placed_before: float | None = None) -> Iterator[str]:
+        """Every key holding bytes (for sweeping orphans).
+
+        Args:
+            placed_before: only keys whose bytes were last written before this
+                time (seconds since the epoch); None: all.
+        """
         ...
 
 

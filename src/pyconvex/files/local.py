@@ -2,8 +2,8 @@
 
 An upload is written to ``<root>/.tmp/`` and fsynced; placing renames it to its
 key and fsyncs the folder, so after ``place`` the file survives a crash and
-before it nothing exists under the key. Opening the store deletes whatever a
-crash left in ``.tmp/``.
+before it nothing exists under the key. :meth:`LocalFileStore.recover`
+deletes what a crash left in ``.tmp/``.
 """
 
 from __future__ import annotations
@@ -90,8 +90,6 @@ class LocalFileStore:
         self.location = str(self.root)
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
-        for leftover in self._tmp.iterdir():  # uploads interrupted by a crash
-            leftover.unlink(missing_ok=True)
 
     def claim(self, owner: str) -> None:
         """Mark the directory as ``owner``'s (``.owner``), or check that it is."""
@@ -123,6 +121,15 @@ class LocalFileStore:
         os.replace(pending.path, target)
         _fsync_directory(target.parent)
 
+    def recover(self, before: float) -> None:
+        """Delete the temporary files of uploads last written to before ``before``."""
+        for leftover in self._tmp.iterdir():
+            try:
+                if leftover.stat().st_mtime < before:
+                    leftover.unlink(missing_ok=True)
+            except FileNotFoundError:  # finished and placed meanwhile
+                pass
+
     def open(self, key: str, start: int = 0, stop: int | None = None) -> _RangeReader:
         """Read ``[start, stop)`` of a placed file."""
         return _RangeReader(open(self._target(key), "rb"), start, stop)
@@ -136,16 +143,24 @@ class LocalFileStore:
         """Remove a placed file."""
         self._target(key).unlink(missing_ok=True)
 
-    def keys(self) -> Iterator[str]:
-        """Every placed key."""
+    def keys(self, placed_before: float | None = None) -> Iterator[str]:
+        """Every placed key (written before ``placed_before``, if given)."""
         for folder in self.root.iterdir():
             if folder.is_dir() and not folder.name.startswith("."):
                 for file in folder.iterdir():
-                    yield file.name
+                    if placed_before is None or _written_before(file, placed_before):
+                        yield file.name
 
     def _target(self, key: str) -> Path:
         check_key(key)
         return self.root / key[:2] / key
+
+
+def _written_before(file: Path, moment: float) -> bool:
+    try:
+        return file.stat().st_mtime < moment
+    except FileNotFoundError:  # deleted meanwhile
+        return False
 
 
 def _fsync_directory(path: Path) -> None:

@@ -19,11 +19,14 @@ nothing.
   object whose database row was never committed is invisible (files are only
   served through their row) and is swept at the next start.
 * **Download** streams ``GetObject`` with a ``Range`` header.
-* **Crash recovery**: opening the store aborts the multipart uploads a crash
-  left unfinished under the prefix, so their parts stop taking space.
+* **Crash recovery**: :meth:`S3FileStore.recover` aborts the multipart uploads
+  a crash left unfinished under the prefix, so their parts stop taking space;
+  only those idle since before a given time, so that a node starting next to others
+  (several nodes share one bucket) spares their uploads in progress.
 
 The prefix belongs to one deployment (:meth:`S3FileStore.claim` writes
-``<prefix>/.owner``); objects under it without a row are deleted at startup.
+``<prefix>/.owner``); objects under it without a row are deleted at startup
+(on a deployment of several nodes, only once older than a grace period).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -175,8 +179,7 @@ class _S3Reader:
 class S3FileStore:
     """A bucket (and key prefix) of an S3-compatible object store.
 
-    Opening it checks that the bucket is reachable and aborts the multipart
-    uploads a crash left behind under the prefix.
+    Opening it checks that the bucket is reachable.
 
     Args:
         bucket: the bucket (it must exist).
@@ -224,7 +227,7 @@ class S3FileStore:
             session_token=session_token,
             addressing_style=addressing_style,
         )
-        self._abort_unfinished_uploads()
+        self._check_reachable()
 
     @classmethod
     def from_url(cls, url: str, environ: Mapping[str, str] | None = None) -> S3FileStore:
@@ -307,16 +310,41 @@ class S3FileStore:
         """Delete an object (S3 answers success for a missing one too)."""
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(check_key(key)))
 
-    def keys(self) -> Iterator[str]:
-        """Every file key under the prefix (the ``.owner`` marker and foreign names excluded)."""
-        start = f"{self.prefix}/" if self.prefix else ""
+    def recover(self, before: float) -> None:
+        """Abort the multipart uploads under the prefix idle since before ``before``.
+
+        An upload's last activity is its newest part (an upload sends a part
+        every :attr:`part_bytes`), else when it began: an upload still sending
+        parts is spared however long ago it began.
+        """
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self._listing_prefix()
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                key, upload_id = upload["Key"], upload["UploadId"]
+                if self._last_active(key, upload_id, upload["Initiated"]) < before:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id
+                    )
+
+    def keys(self, placed_before: float | None = None) -> Iterator[str]:
+        """Every file key under the prefix (the ``.owner`` marker and foreign names excluded).
+
+        With ``placed_before``, only objects last modified before it (S3 keeps
+        an object's time to the second; a multipart object's is when its
+        upload began).
+        """
+        start = self._listing_prefix()
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=start
         )
         for page in pages:
             for entry in page.get("Contents", []):
                 name = entry["Key"][len(start) :]
-                if not name.startswith(".") and "/" not in name:
+                if name.startswith(".") or "/" in name:
+                    continue
+                if placed_before is None or entry["LastModified"].timestamp() < placed_before:
                     yield name
 
     # -- helpers ------------------------------------------------------------
@@ -329,17 +357,23 @@ class S3FileStore:
                 raise FileNotFoundError(object_key) from None
             raise
 
-    def _abort_unfinished_uploads(self) -> None:
-        start = f"{self.prefix}/" if self.prefix else ""
+    def _last_active(self, key: str, upload_id: str, initiated: datetime) -> float:
+        times = [initiated.timestamp()]
+        pages = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=key, UploadId=upload_id
+        )
+        for page in pages:
+            times += [part["LastModified"].timestamp() for part in page.get("Parts", [])]
+        return max(times)
+
+    def _listing_prefix(self) -> str:
+        return f"{self.prefix}/" if self.prefix else ""
+
+    def _check_reachable(self) -> None:
         try:
-            pages = self.client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=start
+            self.client.list_objects_v2(
+                Bucket=self.bucket, Prefix=self._listing_prefix(), MaxKeys=1
             )
-            for page in pages:
-                for upload in page.get("Uploads", []):
-                    self.client.abort_multipart_upload(
-                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                    )
         except ClientError as error:
             raise S3ConfigError(
                 f"Cannot use {self.location}: {_code(error)}: {_message(error)}"

@@ -8,6 +8,17 @@ index) and the due ``_cron_jobs`` rows, and starts as many as
 future due time, and is woken sooner by commits touching either table, by a
 finished job and by every move of a :class:`~pyconvex.clock.ManualClock`.
 
+Several nodes (processes sharing one PostgreSQL database) each run a job
+runner; a job runs on the node that *claims* it, with a lease in the
+``_job_leases`` table (:mod:`pyconvex.functions.leases`). A pass claims the
+due jobs it has room for in one transaction (two nodes claiming the same job
+conflict, and the loser retries and finds it taken), then runs them. A
+running action's lease is renewed every third of ``SCHEDULER_LEASE_SECONDS``;
+a lease that lapsed belongs to a node that died: its claimed mutations are
+claimed again (they never committed), its actions are marked failed. A cron's
+run is claimed by the transaction that completes it (a mutation) or by its
+``inProgress`` mark (an action), so it fires once per slot across nodes.
+
 Guarantees (Convex's):
 
 * A scheduled **mutation** runs exactly once: its job is marked ``success`` in
@@ -15,8 +26,9 @@ Guarantees (Convex's):
   recorded in a separate transaction that discards the mutation's writes. A
   crash before the commit leaves the job pending, so it runs after restart.
 * A scheduled **action** runs at most once: the job is set ``inProgress`` and
-  committed before the action starts. A job found ``inProgress`` at start was
-  cut short by a crash; it is marked failed ("Transient error while executing
+  committed before the action starts. A job left ``inProgress`` by a node that
+  died (its lease lapsed; on a store no other node shares, any lease of an
+  earlier process) is marked failed ("Transient error while executing
   action"), never re-run.
 * Cron jobs follow the same two rules, and a cron that missed runs while the
   deployment was down runs once, then at its next future time.
@@ -51,6 +63,7 @@ from pyconvex.errors import (
 )
 from pyconvex.functions.cron import CronJob, Crons, next_run
 from pyconvex.functions.executor import Executor
+from pyconvex.functions.leases import Lease, all_leases, hold, lease_of, new_node_id, release
 from pyconvex.functions.logs import triggered_by
 from pyconvex.functions.registry import FunctionKind, Registry
 from pyconvex.functions.scheduler import (
@@ -65,6 +78,7 @@ from pyconvex.functions.scheduler import (
     schedulable_kind,
 )
 from pyconvex.functions.workers import Worker
+from pyconvex.storage.base import SharedPersistence
 from pyconvex.values.json import encode_json
 from pyconvex.values.limits import check_document
 from pyconvex.values.model import Value, normalize_value
@@ -144,10 +158,20 @@ class JobRunner:
         self.database = executor.database
         self.clock = self.database.clock
         self.concurrency = max(1, concurrency or knobs.SCHEDULED_JOB_CONCURRENCY)
+        #: This runner's ID in the leases it holds (fresh for every process).
+        self.node_id = new_node_id()
+        self.lease_ms = knobs.SCHEDULER_LEASE_SECONDS * 1000
+        # On a store no other node shares, every lease not ours is a dead process's.
+        self._exclusive = not isinstance(self.database.persistence, SharedPersistence)
         self._worker: Worker | None = None
         self._main: asyncio.Task[None] | None = None
         self._event: asyncio.Event | None = None
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        #: Targets (job or cron IDs) of the running tasks that hold a lease.
+        self._held: dict[str, str] = {}
+        #: Targets of running actions, whose leases are renewed while they run.
+        self._renewing: set[str] = set()
+        self._next_renewal_ms = float("inf")
         self._condition = threading.Condition()
         self._requested = 0
         self._settled = -1
@@ -284,48 +308,112 @@ class JobRunner:
         """Start what is due; return (nothing due or running, the next due time)."""
         now = self._now_ms()
         await self._prune(now)
-        transaction = self.database.begin(writable=False)
-        pending = QueryInitializer(transaction, SCHEDULED_FUNCTIONS, sync=True).with_index(
-            BY_STATE, lambda q: q.eq("state.kind", PENDING).lte("scheduledTime", now)
-        )
-        waiting = False
-        for job in pending.take(self.concurrency + len(self._inflight) + 1):
-            key = f"job:{job['_id']}"
-            if key in self._inflight:
-                continue  # a running mutation's job stays pending until it commits
-            if not self._start(key, self._run_job(job)):
-                waiting = True
-                break
+        await self._renew(now)
+        snapshot = self.database.begin(writable=False)
+        leases = all_leases(snapshot)
+        next_due: list[float] = []
+        for lease in leases.values():
+            if self._lapsed(lease, now):
+                await self._expire(snapshot, lease, now)
+            elif lease.node != self.node_id:
+                next_due.append(lease.until_ms)  # its holder may die: look again then
+        waiting = await self._claim_due_jobs(snapshot, leases, now)
         upcoming = (
-            QueryInitializer(transaction, SCHEDULED_FUNCTIONS, sync=True)
+            QueryInitializer(snapshot, SCHEDULED_FUNCTIONS, sync=True)
             .with_index(BY_STATE, lambda q: q.eq("state.kind", PENDING).gt("scheduledTime", now))
             .first()
         )
-        next_due = [float(upcoming["scheduledTime"])] if upcoming is not None else []
-        for row in _cron_rows(transaction):
+        if upcoming is not None:
+            next_due.append(float(upcoming["scheduledTime"]))
+        for row in _cron_rows(snapshot):
             key = f"cron:{row['name']}"
             if key in self._inflight or _kind(row) != PENDING:
                 continue
             if float(row["nextRun"]) > now:
                 next_due.append(float(row["nextRun"]))
-            elif not self._start(key, self._run_cron(row)):
+            elif len(self._inflight) < self.concurrency:
+                self._start(key, self._run_cron(row), target=row["_id"])
+            else:
                 waiting = True
+        if self._renewing:
+            next_due.append(self._next_renewal_ms)
         idle = not waiting and not self._inflight
         return idle, min(next_due) if next_due else None
 
-    def _start(self, key: str, work: Coroutine[Any, Any, None]) -> bool:
-        if len(self._inflight) >= self.concurrency:
-            work.close()
-            return False
+    async def _claim_due_jobs(
+        self, snapshot: Transaction, leases: dict[str, Lease], now: float
+    ) -> bool:
+        """Claim and start the due jobs there is room for; return whether some must wait.
+
+        Jobs another node holds are skipped: they are that node's to run (or,
+        once its lease lapses, this node's to take over, see :meth:`_dispatch`).
+        """
+        room = self.concurrency - len(self._inflight)
+        waiting = False
+        candidates: list[dict[str, Any]] = []
+        due = QueryInitializer(snapshot, SCHEDULED_FUNCTIONS, sync=True).with_index(
+            BY_STATE, lambda q: q.eq("state.kind", PENDING).lte("scheduledTime", now)
+        )
+        for job in due:
+            if f"job:{job['_id']}" in self._inflight:
+                continue  # a running mutation's job stays pending until it commits
+            lease = leases.get(job["_id"])
+            if lease is not None and not self._lapsed(lease, now):
+                continue
+            if len(candidates) >= room:
+                waiting = True
+                break
+            candidates.append(job)
+        if not candidates:
+            return waiting
+        claimed = await _write(self.database, lambda t: self._claim(t, candidates, now))
+        for job, kind in claimed:
+            if kind is FunctionKind.ACTION:
+                self._begin_renewing(job["_id"], now)
+            self._start(f"job:{job['_id']}", self._run_job(job, kind), target=job["_id"])
+        if len(claimed) < len(candidates):
+            self.wake()  # another node took some: look for the next ones
+        return waiting
+
+    def _claim(
+        self, transaction: Transaction, candidates: list[dict[str, Any]], now: float
+    ) -> list[tuple[dict[str, Any], FunctionKind | str]]:
+        """Lease every candidate still pending and free; an action's job turns ``inProgress``."""
+        claimed: list[tuple[dict[str, Any], FunctionKind | str]] = []
+        for candidate in candidates:
+            job_id = candidate["_id"]
+            job = transaction.get(job_id, system=True)
+            if job is None or _kind(job) != PENDING:
+                continue  # canceled, or run by another node
+            lease = lease_of(transaction, job_id)
+            if lease is not None and not self._lapsed(lease, now):
+                continue
+            kind = schedulable_kind(self.executor.registry, job["name"])
+            if kind is FunctionKind.ACTION:
+                # At most once: committed in progress before the action starts.
+                transaction.patch(job_id, {"state": {"kind": IN_PROGRESS}})
+            hold(transaction, job_id, self.node_id, now + self.lease_ms, lease)
+            claimed.append((job, kind))
+        return claimed
+
+    def _lapsed(self, lease: Lease, now: float) -> bool:
+        """Whether ``lease`` no longer protects a run (its holder died or let go)."""
+        if lease.node == self.node_id:
+            return lease.target not in self._held.values()  # ours, but nothing runs it
+        return self._exclusive or lease.until_ms <= now
+
+    def _start(self, key: str, work: Coroutine[Any, Any, None], target: str | None = None) -> None:
         task = asyncio.get_running_loop().create_task(_guarded(key, work))
         self._inflight[key] = task
+        if target is not None:
+            self._held[key] = target
 
         def done(_: asyncio.Task[None]) -> None:
             self._inflight.pop(key, None)
+            self._held.pop(key, None)
             self.wake()
 
         task.add_done_callback(done)
-        return True
 
     async def _shutdown(self) -> None:
         tasks = [*self._inflight.values()]
@@ -353,25 +441,83 @@ class JobRunner:
     # -- recovery and pruning ---------------------------------------------------
 
     async def _recover(self) -> None:
-        """Fail the actions a crash cut short; they are never run twice."""
+        """Fail the actions a crash cut short before leases existed; never run twice.
+
+        Runs in progress with a lease are the lease's business (see :meth:`_expire`).
+        """
         transaction = self.database.begin(writable=False)
+        leased = all_leases(transaction)
         stuck = (
             QueryInitializer(transaction, SCHEDULED_FUNCTIONS, sync=True)
             .with_index(BY_STATE, lambda q: q.eq("state.kind", IN_PROGRESS))
             .collect()
         )
         for job in stuck:
-            await self._finish_job(job["_id"], {"kind": FAILED, "error": TRANSIENT_ACTION_ERROR})
+            if job["_id"] in leased:
+                continue
+            failed = {"kind": FAILED, "error": TRANSIENT_ACTION_ERROR}
+            await self._finish_job(job["_id"], failed, leased=False)
             self._record_failure(
                 job["name"], FunctionKind.ACTION, TRANSIENT_ACTION_ERROR, "scheduled"
             )
         for row in _cron_rows(transaction):
-            if _kind(row) == IN_PROGRESS:
+            if _kind(row) == IN_PROGRESS and row["_id"] not in leased:
                 failed = {"kind": FAILED, "error": TRANSIENT_ACTION_ERROR}
                 await self._finish_cron(row, failed, expected=None)
                 self._record_failure(
                     row["function"], FunctionKind.ACTION, TRANSIENT_ACTION_ERROR, _cron_label(row)
                 )
+
+    async def _expire(self, snapshot: Transaction, lease: Lease, now: float) -> None:
+        """Deal with a lapsed lease: its holder died, or stopped without letting go.
+
+        A claimed mutation's job is still pending: it is simply claimed again
+        (its run never committed). A running action's job or cron run is marked
+        failed, never re-run. A lease on anything else is dropped.
+        """
+        target = snapshot.get(lease.target, system=True)
+        is_job = snapshot.table_name_for_id(lease.target) == SCHEDULED_FUNCTIONS
+        if is_job and target is not None and _kind(target) == PENDING:
+            return
+
+        def expire(transaction: Transaction) -> tuple[str, str] | None:
+            if lease_of(transaction, lease.target) != lease:
+                return None  # renewed, released or taken over meanwhile
+            transaction.delete(lease.id)
+            row = transaction.get(lease.target, system=True)
+            if row is None or _kind(row) != IN_PROGRESS:
+                return None
+            failed = {"kind": FAILED, "error": TRANSIENT_ACTION_ERROR}
+            if is_job:
+                finish_job(transaction, lease.target, failed, now)
+                return str(row["name"]), "scheduled"
+            _complete_cron(transaction, row, failed, now, None)
+            return str(row["function"]), _cron_label(row)
+
+        failed = await _write(self.database, expire)
+        if failed is not None:
+            path, trigger = failed
+            self._record_failure(path, FunctionKind.ACTION, TRANSIENT_ACTION_ERROR, trigger)
+
+    def _begin_renewing(self, target: str, now: float) -> None:
+        if not self._renewing:
+            self._next_renewal_ms = now + self.lease_ms / 3
+        self._renewing.add(target)
+
+    async def _renew(self, now: float) -> None:
+        """Extend the leases of this node's running actions (every third of a lease)."""
+        if not self._renewing or now < self._next_renewal_ms:
+            return
+        self._next_renewal_ms = now + self.lease_ms / 3
+        targets, until = sorted(self._renewing), now + self.lease_ms
+
+        def renew(transaction: Transaction) -> None:
+            for target in targets:
+                lease = lease_of(transaction, target)
+                if lease is not None and lease.node == self.node_id:
+                    hold(transaction, target, self.node_id, until, lease)
+
+        await _write(self.database, renew)
 
     async def _prune(self, now: float) -> None:
         """Delete finished jobs older than the retention (at most hourly)."""
@@ -398,10 +544,10 @@ class JobRunner:
 
     # -- scheduled functions ----------------------------------------------------
 
-    async def _run_job(self, job: dict[str, Any]) -> None:
+    async def _run_job(self, job: dict[str, Any], kind: FunctionKind | str) -> None:
+        """Run a job this node claimed (``kind``: what it runs, or why it cannot run)."""
         job_id, name = job["_id"], job["name"]
         args = job["args"][0] if job.get("args") else {}
-        kind = schedulable_kind(self.executor.registry, name)
         if isinstance(kind, str):  # the code changed since it was scheduled
             if await self._finish_job(job_id, {"kind": FAILED, "error": kind}):
                 self._record_failure(name, FunctionKind.MUTATION, kind, "scheduled")
@@ -416,23 +562,18 @@ class JobRunner:
         async def fail(error: str) -> None:
             await self._finish_job(job_id, {"kind": FAILED, "error": error})
 
-        await self._run_mutation(name, args, _JobHooks(job_id, self._now_ms), fail)
+        hooks = _JobHooks(job_id, self.node_id, self._now_ms)
+        await self._run_mutation(name, args, hooks, fail)
 
     async def _run_action_job(self, job_id: str, name: str, args: Any) -> None:
-        def claim(transaction: Transaction) -> bool:
-            job = transaction.get(job_id, system=True)
-            if job is None or _kind(job) != PENDING:
-                return False
-            transaction.patch(job_id, {"state": {"kind": IN_PROGRESS}})
-            return True
-
+        # Claimed already: the job was committed in progress with this node's lease.
         async def finish(outcome: dict[str, Any]) -> None:
             # A job's row keeps no result, only whether it succeeded.
             await self._finish_job(
                 job_id, {"kind": SUCCESS} if outcome["kind"] == SUCCESS else outcome
             )
 
-        await self._run_action(name, args, claim, finish, scheduled_job=job_id)
+        await self._run_action(name, args, None, finish, target=job_id, scheduled_job=job_id)
 
     # -- cron jobs --------------------------------------------------------------
 
@@ -440,7 +581,7 @@ class JobRunner:
         kind = schedulable_kind(self.executor.registry, row["function"])
         label = _cron_label(row)
         if isinstance(kind, str):
-            await self._finish_cron(row, {"kind": FAILED, "error": kind}, expected=None)
+            await self._finish_cron(row, {"kind": FAILED, "error": kind}, expected=row)
             self._record_failure(row["function"], FunctionKind.MUTATION, kind, label)
             return
         args = row["args"][0] if row.get("args") else {}
@@ -457,16 +598,22 @@ class JobRunner:
         await self._run_mutation(row["function"], args, _CronHooks(row, self._now_ms), fail)
 
     async def _run_action_cron(self, row: dict[str, Any], args: Any) -> None:
+        cron_id = row["_id"]
+        now = self._now_ms()
+
         def claim(transaction: Transaction) -> bool:
+            # Two nodes claiming one run both write the row: one of them conflicts.
             if not _unchanged(transaction, row):
                 return False
-            transaction.patch(row["_id"], {"state": {"kind": IN_PROGRESS}})
+            lease = lease_of(transaction, cron_id)
+            transaction.patch(cron_id, {"state": {"kind": IN_PROGRESS}})
+            hold(transaction, cron_id, self.node_id, now + self.lease_ms, lease)
             return True
 
         async def finish(outcome: dict[str, Any]) -> None:
-            await self._finish_cron(row, outcome, expected=None)
+            await self._finish_cron(row, outcome, expected=None, leased=True)
 
-        await self._run_action(row["function"], args, claim, finish)
+        await self._run_action(row["function"], args, claim, finish, target=cron_id)
 
     # -- running one job or cron run ------------------------------------------------
 
@@ -499,34 +646,67 @@ class JobRunner:
         self,
         name: str,
         args: Any,
-        claim: Callable[[Transaction], bool],
+        claim: Callable[[Transaction], bool] | None,
         finish: Callable[[dict[str, Any]], Awaitable[None]],
         *,
+        target: str,
         scheduled_job: str | None = None,
     ) -> None:
-        """Claim (committed ``inProgress``), run, record the outcome: at most once."""
-        if not await _write(self.database, claim):
-            return  # canceled, run, or changed by a reload since it was picked
+        """Claim (committed ``inProgress``, unless ``claim`` is None: claimed already),
+        run while renewing the lease, record the outcome: at most once."""
+        if claim is not None:
+            if not await _write(self.database, claim):
+                return  # canceled, run, or changed by a reload since it was picked
+            self._begin_renewing(target, self._now_ms())
+            self.wake()  # the runner's next wake-up must include the renewal
         try:
-            result = await self.executor.run_action(
-                name, args, allow_internal=True, scheduled_job=scheduled_job
-            )
-            outcome = _success(result.value)
-        except Exception as error:
-            outcome = {"kind": FAILED, "error": job_error_text(error)}
-        await finish(outcome)
+            try:
+                result = await self.executor.run_action(
+                    name, args, allow_internal=True, scheduled_job=scheduled_job
+                )
+                outcome = _success(result.value)
+            except Exception as error:
+                outcome = {"kind": FAILED, "error": job_error_text(error)}
+            await finish(outcome)
+        finally:
+            self._renewing.discard(target)
 
-    async def _finish_job(self, job_id: str, state: dict[str, Any]) -> bool:
-        """Record a job's outcome in a transaction of its own (unless it was canceled)."""
+    async def _finish_job(self, job_id: str, state: dict[str, Any], *, leased: bool = True) -> bool:
+        """Record a job's outcome and let go of its lease, in a transaction of its own.
+
+        Nothing is recorded if the job was canceled meanwhile, or (``leased``) if
+        this node no longer holds it: it was handed over to another node.
+        """
         now = self._now_ms()
-        return await _write(self.database, lambda t: finish_job(t, job_id, state, now))
+
+        def finish(transaction: Transaction) -> bool:
+            if leased and not release(transaction, job_id, self.node_id):
+                return False
+            return finish_job(transaction, job_id, state, now)
+
+        return await _write(self.database, finish)
 
     async def _finish_cron(
-        self, row: dict[str, Any], outcome: dict[str, Any], *, expected: dict[str, Any] | None
+        self,
+        row: dict[str, Any],
+        outcome: dict[str, Any],
+        *,
+        expected: dict[str, Any] | None,
+        leased: bool = False,
     ) -> None:
-        """Record a cron run's outcome and plan its next run, in a transaction of its own."""
+        """Record a cron run's outcome and plan its next run, in a transaction of its own.
+
+        With ``leased`` (an action's run), only while this node holds the run's
+        lease: once it lapsed, another node recorded the run failed.
+        """
         now = self._now_ms()
-        await _write(self.database, lambda t: _complete_cron(t, row, outcome, now, expected))
+
+        def finish(transaction: Transaction) -> None:
+            if leased and not release(transaction, row["_id"], self.node_id):
+                return
+            _complete_cron(transaction, row, outcome, now, expected)
+
+        await _write(self.database, finish)
 
     def _record_failure(self, path: str, kind: FunctionKind, error: str, trigger: str) -> None:
         # A job that failed without running still shows in the logs (``pyconvex dev``).
@@ -542,16 +722,24 @@ class JobRunner:
 
 
 class _JobHooks:
-    """A scheduled mutation's job: ``inProgress`` to itself, ``success`` in its commit."""
+    """A scheduled mutation's job: ``inProgress`` to itself, ``success`` in its commit.
 
-    def __init__(self, job_id: str, now_ms: Callable[[], float]) -> None:
+    The run's transaction reads the job's lease: if the lease is handed over to
+    another node meanwhile, the run conflicts and, retried, finds it gone.
+    """
+
+    def __init__(self, job_id: str, node_id: str, now_ms: Callable[[], float]) -> None:
         self._job_id = job_id
+        self._node_id = node_id
         self._now_ms = now_ms
 
     def before(self, transaction: Transaction) -> None:
         job = transaction.get(self._job_id, system=True)
         if job is None or _kind(job) != PENDING:
             raise _JobGone
+        lease = lease_of(transaction, self._job_id)
+        if lease is None or lease.node != self._node_id:
+            raise _JobGone  # handed over to another node
         _as_system(
             transaction, lambda: transaction.patch(self._job_id, {"state": {"kind": IN_PROGRESS}})
         )
@@ -559,6 +747,7 @@ class _JobHooks:
     def after(self, transaction: Transaction, value: Any) -> None:
         # A mutation that canceled its own job ends canceled, not succeeded.
         success = {"kind": SUCCESS}
+        release(transaction, self._job_id, self._node_id)
         _as_system(
             transaction, lambda: finish_job(transaction, self._job_id, success, self._now_ms())
         )

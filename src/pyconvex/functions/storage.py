@@ -7,8 +7,11 @@ under that id: they are streamed in (never held whole), finished, *placed*
 (durable), and only then is the row committed. There is never a row without
 bytes; a crash can only leave bytes without a row, which are invisible (every
 read goes through the row) and which :meth:`FileService.start` sweeps at the
-next start. Deleting a row (transactionally, in a mutation) frees its bytes
-after the commit, on a background thread (S3 deletes are network calls).
+next start. On a database several nodes share, the sweep and the store's
+recovery spare everything younger than ``knobs.FILE_SWEEP_GRACE_SECONDS``: it
+may be another node's upload in progress. Deleting a row (transactionally, in
+a mutation) frees its bytes after the commit, on a background thread (S3
+deletes are network calls).
 
 Upload URLs carry a signed token valid for an hour; the first *completed*
 upload consumes it, in the same transaction as the new row.
@@ -37,6 +40,7 @@ from pyconvex.database.write_log import CommitRecord
 from pyconvex.errors import PyConvexError
 from pyconvex.files.base import FileReader, FileStore, PendingFile
 from pyconvex.functions import determinism
+from pyconvex.storage.base import SharedPersistence
 from pyconvex.values.ids import decode_id, encode_id, id_to_binary
 
 __all__ = [
@@ -83,6 +87,9 @@ class FileService:
         secret: signs upload tokens (kept with the deployment's data).
         base_url: the deployment URL that upload and file URLs start with.
         max_bytes: the largest file accepted (default :data:`knobs.FILE_UPLOAD_MAX_BYTES`).
+        sweep_grace_seconds: how old unreferenced bytes and unfinished uploads
+            must be before :meth:`start` deletes them (default: 0 on a database
+            of one node, ``knobs.FILE_SWEEP_GRACE_SECONDS`` on a shared one).
     """
 
     def __init__(
@@ -93,25 +100,38 @@ class FileService:
         base_url: str,
         *,
         max_bytes: int | None = None,
+        sweep_grace_seconds: float | None = None,
     ) -> None:
         self.database = database
         self.store = store
         self._secret = secret
         self.base_url = base_url.rstrip("/")
         self.max_bytes = knobs.FILE_UPLOAD_MAX_BYTES if max_bytes is None else max_bytes
+        if sweep_grace_seconds is None:
+            shared = isinstance(database.persistence, SharedPersistence)
+            sweep_grace_seconds = knobs.FILE_SWEEP_GRACE_SECONDS if shared else 0.0
+        self.sweep_grace_seconds = sweep_grace_seconds
         # One thread frees deleted files, in commit order, off the committer thread.
         self._reaper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyconvex-files")
         database.add_commit_listener(self._free_deleted)
 
-    def start(self) -> int:
+    def start(self, now: float | None = None) -> int:
         """Claim the store for this deployment and sweep what a crash left; return how many.
+
+        Only what is older than :attr:`sweep_grace_seconds` (at ``now``, seconds
+        since the epoch; default: the real time) is dropped: unfinished uploads
+        and bytes without a row.
 
         Raises:
             FileStoreOwnedError: the store holds another deployment's files.
         """
         owner = hmac.new(self._secret, b"file store owner", hashlib.sha256).hexdigest()[:32]
         self.store.claim(owner)
-        return self.sweep()
+        if now is None:
+            now = determinism._real_time_ns() / 1e9
+        cutoff = now - self.sweep_grace_seconds
+        self.store.recover(cutoff)
+        return self.sweep(cutoff)
 
     def close(self) -> None:
         """Finish freeing deleted files."""
@@ -368,11 +388,13 @@ class FileService:
                 except Exception:  # unreachable store: the next start's sweep retries
                     pass
 
-    def sweep(self) -> int:
+    def sweep(self, placed_before: float | None = None) -> int:
         """Delete bytes that no row refers to (left by a crash); return how many.
 
         Only keys that are storage ids are considered: nothing else under the
-        store's folder or prefix is touched.
+        store's folder or prefix is touched. With ``placed_before`` (seconds
+        since the epoch), only bytes written before it: later ones may belong to
+        an upload whose row another node is about to commit.
         """
         transaction = self.database.begin(writable=False)
         table = transaction.table(STORAGE_TABLE)
@@ -383,7 +405,7 @@ class FileService:
                 str(document["_id"]) for _, document in transaction.scan(table, index, b"", None)
             }
         removed = 0
-        for key in list(self.store.keys()):
+        for key in list(self.store.keys(placed_before)):
             if key not in live and _is_storage_id(key):
                 self.store.delete(key)
                 removed += 1

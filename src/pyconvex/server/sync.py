@@ -129,6 +129,11 @@ class _Connection:
         self.expires_at: float | None = None
         self._update_wanted = asyncio.Event()
         self._mutations: asyncio.Queue[RunMutation] = asyncio.Queue(knobs.SYNC_QUEUED_MUTATIONS_MAX)
+        #: While a mutation runs: the newest ts when it began. Its commit is above it,
+        #: and no Transition may reach that commit before its MutationResponse is sent.
+        self._mutation_floor: int | None = None
+        self._mutation_answered = asyncio.Event()
+        self._mutation_answered.set()
         self._send_lock = asyncio.Lock()
         self._last_sent = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -275,8 +280,14 @@ class _Connection:
             if self._expired():
                 await self._expire()
                 return
-            response, commit_ts = await self._run_mutation(mutation)
-            await self._send(response)
+            self._mutation_floor = self.database.latest_ts
+            self._mutation_answered.clear()
+            try:
+                response, commit_ts = await self._run_mutation(mutation)
+                await self._send(response)
+            finally:
+                self._mutation_floor = None
+                self._mutation_answered.set()
             self._apply(self.session.mutation_done(commit_ts))
 
     async def _run_mutation(self, mutation: RunMutation) -> tuple[dict[str, Any], int | None]:
@@ -361,6 +372,13 @@ class _Connection:
             ts = self.database.latest_ts
             if not self.session.needs_update(ts):
                 continue
+            # A Transition that showed a running mutation's commit before its
+            # MutationResponse would make the client count its optimistic update
+            # on top of the mutation's effect: stop short of the mutation.
+            floor = self._mutation_floor
+            capped = floor is not None and floor < ts
+            if floor is not None and capped:
+                ts = floor
             planned = self.session.plan_update()
             outcomes = await self._outcomes(planned, ts)
             transition = self.session.finish_update(ts, outcomes)
@@ -369,6 +387,8 @@ class _Connection:
                 transition.server_ts = _CLOCK.now_ns()  # clients time transit with it
                 await self._send_transition(transition.encode())
             self._recheck(planned, ts)
+            if capped:
+                await self._mutation_answered.wait()  # then the update goes all the way
 
     async def _outcomes(self, planned: list[QueryState], ts: int) -> dict[int, QueryOutcome]:
         # Results other subscribers already computed come straight from the

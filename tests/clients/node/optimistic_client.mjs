@@ -1,10 +1,12 @@
 // The official BaseConvexClient's optimistic-update path against a real pyconvex server.
-//   node optimistic_client.mjs URL  -> prints one JSON line
+//   node optimistic_client.mjs URL [WRITER_URL]  -> prints one JSON line
 //
 // An optimistic update shows at once; when the server's Transition with the mutation's
 // commit arrives it is replaced by the real result; a failed mutation rolls it back.
+// With WRITER_URL (another node of the same deployment), a write through that node
+// then reaches the client, and one more optimistic update is confirmed on top of it.
 import WebSocket from "ws";
-import { BaseConvexClient } from "convex/browser";
+import { BaseConvexClient, ConvexHttpClient } from "convex/browser";
 
 const url = process.argv[2];
 const seen = [];
@@ -42,6 +44,15 @@ try {
 }
 await waitFor("the rollback", () => count() === out.afterCommit);
 out.afterFailure = count();
+if (process.argv[3]) {
+  await new ConvexHttpClient(process.argv[3]).mutation("api:add", { text: "other node" });
+  await waitFor("the other node's write", () => count() === out.afterFailure + 1);
+  out.afterOtherNode = count();
+  const again = client.mutation("api:add", { text: "y" }, { optimisticUpdate: plusOne });
+  out.whilePendingAgain = count();
+  await again;
+  out.afterCommitAgain = count();
+}
 out.seen = seen;
 unsubscribe();
 await client.close();

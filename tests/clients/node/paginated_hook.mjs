@@ -1,6 +1,8 @@
 // The official React hook usePaginatedQuery (convex/react, unmodified), rendered by
 // react-dom in a jsdom document, against a real pyconvex server.
-//   node paginated_hook.mjs URL  -> prints one JSON line: the results seen at each step
+//   node paginated_hook.mjs URL [WRITER_URL]  -> prints one JSON line: the results seen at
+//   each step. With WRITER_URL (another node of the same deployment), the writes go
+//   through that node and the hook's client stays on the first.
 //
 // Pages are reactive between fixed boundaries: a write inside a loaded page makes that
 // page grow or shrink, a write past the loaded pages changes nothing on screen.
@@ -21,7 +23,7 @@ const { ConvexHttpClient } = await import("convex/browser");
 const { anyApi } = await import("convex/server");
 
 const url = process.argv[2];
-const http = new ConvexHttpClient(url);
+const http = new ConvexHttpClient(process.argv[3] ?? url);
 for (const text of ["n0", "n1", "n2", "n3", "n4"]) {
   await http.mutation(anyApi.api.add, { text });
 }
