@@ -37,6 +37,7 @@ Guarantees (Convex's):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -109,9 +110,11 @@ class _JobGone(Exception):
 _FAULT_PAUSE_SECONDS = 1.0
 
 
-async def _guarded(key: str, work: Coroutine[Any, Any, None]) -> None:
+async def _guarded(key: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    # ``work`` makes its coroutine only once the task runs: a task cancelled before its
+    # first step (the runner stopping) leaves no coroutine that was never awaited.
     try:
-        await work
+        await work()
     except Exception:
         _log.exception("The scheduler failed to run %s; it will try again", key)
         await asyncio.sleep(_FAULT_PAUSE_SECONDS)
@@ -332,7 +335,7 @@ class JobRunner:
             if float(row["nextRun"]) > now:
                 next_due.append(float(row["nextRun"]))
             elif len(self._inflight) < self.concurrency:
-                self._start(key, self._run_cron(row), target=row["_id"])
+                self._start(key, functools.partial(self._run_cron, row), target=row["_id"])
             else:
                 waiting = True
         if self._renewing:
@@ -370,7 +373,8 @@ class JobRunner:
         for job, kind in claimed:
             if kind is FunctionKind.ACTION:
                 self._begin_renewing(job["_id"], now)
-            self._start(f"job:{job['_id']}", self._run_job(job, kind), target=job["_id"])
+            work = functools.partial(self._run_job, job, kind)
+            self._start(f"job:{job['_id']}", work, target=job["_id"])
         if len(claimed) < len(candidates):
             self.wake()  # another node took some: look for the next ones
         return waiting
@@ -402,7 +406,9 @@ class JobRunner:
             return lease.target not in self._held.values()  # ours, but nothing runs it
         return self._exclusive or lease.until_ms <= now
 
-    def _start(self, key: str, work: Coroutine[Any, Any, None], target: str | None = None) -> None:
+    def _start(
+        self, key: str, work: Callable[[], Coroutine[Any, Any, None]], target: str | None = None
+    ) -> None:
         task = asyncio.get_running_loop().create_task(_guarded(key, work))
         self._inflight[key] = task
         if target is not None:
