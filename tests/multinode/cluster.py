@@ -17,8 +17,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import httpx
 
@@ -182,3 +184,15 @@ class Balancer:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+T = TypeVar("T")
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 10) -> T:
+    """Poll ``read`` until ``done``: another node learns of a commit within milliseconds."""
+    deadline = time.monotonic() + timeout
+    while not done(value := read()):
+        assert time.monotonic() < deadline, value
+        time.sleep(0.01)
+    return value

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -21,13 +21,12 @@ from pyconvex.files.s3 import S3FileStore
 from pyconvex.functions.storage import FileService
 from pyconvex.storage.postgres import PostgresPersistence
 from tests.files.moto_server import S3Bucket
-from tests.multinode.cluster import Node
+from tests.multinode.cluster import Node, eventually
 
 pytestmark = pytest.mark.postgres
 
 MiB = 1 << 20
 PART = 5 * MiB  # S3's smallest part: a few MiB make a multipart upload
-T = TypeVar("T")
 
 
 def file_node(url: str, bucket: S3Bucket) -> Node:
@@ -35,15 +34,6 @@ def file_node(url: str, bucket: S3Bucket) -> Node:
     return Node(
         url, modules={"files": "tests.multinode.files_app"}, files=bucket.url("app"), env=env
     )
-
-
-def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 10) -> T:
-    """Poll ``read`` until ``done``: another node learns of a commit within milliseconds."""
-    deadline = time.monotonic() + timeout
-    while not done(value := read()):
-        assert time.monotonic() < deadline, value
-        time.sleep(0.01)
-    return value
 
 
 @pytest.fixture
