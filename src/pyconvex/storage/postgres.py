@@ -39,6 +39,7 @@ from psycopg_pool import ConnectionPool
 import pyconvex.interrupts as interrupts
 import pyconvex.knobs as knobs
 from pyconvex.storage.base import CommitBatch, DocumentRevision, IndexEntry, LoggedCommit
+from pyconvex.storage.scan import FIRST_BATCH, next_batch
 
 __all__ = [
     "COMMIT_CHANNEL",
@@ -91,11 +92,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # migrations of one database by nodes starting at the same time.
 _MIGRATION_LOCK = 0x70_79_63_76_6D_69_67  # "pycvmig"
 
-# Scans fetch this many keys per query at first, doubling up to the maximum,
-# like the SQLite backend: early exits stay cheap, full scans make few queries.
-_FIRST_BATCH = 16
-_MAX_BATCH = 1024
-_BATCH_TARGET_BYTES = 8 << 20
 
 _INSERT_DOCUMENTS = (
     "INSERT INTO documents (doc_id, ts, value, prev_ts) "
@@ -166,12 +162,6 @@ def _load_sql(first: bool, limit: int) -> str:
         f"SELECT doc_id, ts, value, prev_ts FROM documents WHERE {lower} AND ts <= %s "
         f"ORDER BY ts, doc_id LIMIT {limit:d}"
     )
-
-
-def _next_batch(batch: int, rows: int, payload_bytes: int) -> int:
-    if rows and payload_bytes * 2 > _BATCH_TARGET_BYTES:
-        return max(1, min(batch, _BATCH_TARGET_BYTES * rows // payload_bytes))
-    return min(batch * 2, _MAX_BATCH)
 
 
 def migrate(connection: psycopg.Connection[Any], *, target: int = SCHEMA_VERSION) -> int:
@@ -435,7 +425,7 @@ class PostgresPersistence:
         if end is not None and start >= end:
             return
         after: bytes | None = None  # the last key examined; the next batch starts past it
-        batch = _FIRST_BATCH
+        batch = FIRST_BATCH
         while True:
             self._check_open()
             params: dict[str, Any] = {"index": index_id, "ts": read_ts}
@@ -458,7 +448,7 @@ class PostgresPersistence:
             if len(rows) < batch:
                 return
             after = rows[-1][0]
-            batch = _next_batch(batch, len(rows), payload_bytes)
+            batch = next_batch(batch, len(rows), payload_bytes)
 
     def get_revision(self, doc_id: bytes, read_ts: int) -> DocumentRevision | None:
         """Return the newest revision of a document with ``ts <= read_ts``, if any.
@@ -482,7 +472,7 @@ class PostgresPersistence:
 
     def _load(self, after_ts: int, until_ts: int) -> Iterator[DocumentRevision]:
         lower: tuple[Any, ...] = (after_ts,)
-        batch = _FIRST_BATCH
+        batch = FIRST_BATCH
         while True:
             self._check_open()
             sql = _load_sql(len(lower) == 1, batch)
@@ -494,7 +484,7 @@ class PostgresPersistence:
             if len(rows) < batch:
                 return
             lower = (rows[-1][1], rows[-1][0])
-            batch = _next_batch(batch, len(rows), payload_bytes)
+            batch = next_batch(batch, len(rows), payload_bytes)
 
     def max_ts(self) -> int:
         """Return the greatest ts ever written, or 0 for an empty store."""
